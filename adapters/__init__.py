@@ -1,0 +1,1 @@
+"""Everything that touches the outside world: storage, environment, files, CLI, HTTP."""
