@@ -1,0 +1,123 @@
+"""Read the bootstrap variables: typed, validated, and mapped onto config paths.
+
+Every variable is declared once, on the setting it controls (``env=`` in the schema) or on the
+process settings; this module only converts text to the declared kind. Errors name the variable,
+its value and the file it came from, because that is where the operator has to look.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from adapters.sources.env_files import EnvLayers
+from eventstore.errors import Issue, ValidationFailed
+from eventstore.resolve import Bootstrap
+from eventstore.schema.bootstrap import ProcessSettings
+from eventstore.schema.config import AppConfig
+from eventstore.schema.declare import Declared
+from eventstore.schema.kinds import INVALID, Boolean, Integer, ListOf, Sensitive
+from eventstore.schema.paths import walk
+from eventstore.schema.structure import structure
+from eventstore.secret import Secret
+
+_DECIMAL = re.compile(r"^[+-]?[0-9]+$")
+
+
+def env_settings(cls: type) -> Iterator[tuple[str, str, Declared]]:
+    """(variable, config path, declaration) for every setting of ``cls`` set by a variable."""
+    for path, declared in walk(cls):
+        if declared.info.env:
+            yield declared.info.env, path, declared
+
+
+def _convert(name: str, raw: str, declared: Declared, where: str) -> Any:
+    """Text → the declared kind's input type (D3); raises ValueError with the user's message."""
+    kind = declared.info.kind
+    if isinstance(kind, Sensitive):
+        return raw
+    if isinstance(kind, Boolean):
+        lowered = raw.lower()
+        if lowered not in {"true", "false"}:
+            raise ValueError(
+                f'{name} must be true or false, got "{raw}"{where}'
+            )
+        return lowered == "true"
+    if isinstance(kind, Integer):
+        if not _DECIMAL.match(raw.strip()):
+            raise ValueError(f'{name} must be a decimal integer, got "{raw}"{where}')
+        return int(raw.strip())
+    if isinstance(kind, ListOf):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    return raw
+
+
+def _parse(layers: EnvLayers, cls: type, issues: list[Issue]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, path, declared in env_settings(cls):
+        raw = layers.get(name)
+        if raw is None:
+            continue
+        source = layers.source_of(name)
+        where = "" if source == "environment" else f" (from {source})"
+        try:
+            value = _convert(name, raw, declared, where)
+        except ValueError as exc:
+            issues.append(Issue(name, str(exc).removeprefix(f"{name} ")))
+            continue
+        kind = declared.info.kind
+        assert kind is not None
+        found: list[Issue] = []
+        parsed = kind.parse(value, name, found)
+        if parsed is INVALID:
+            issues.extend(Issue(i.path, i.message + where) for i in found)
+            continue
+        values[path] = raw if isinstance(kind, Sensitive) else parsed
+    return values
+
+
+def read_bootstrap(layers: EnvLayers) -> Bootstrap:
+    """Parse every bootstrap variable; raise ValidationFailed naming each bad one."""
+    issues: list[Issue] = []
+    overrides = _parse(layers, AppConfig, issues)
+    process_values = _parse(layers, ProcessSettings, issues)
+    if issues:
+        raise ValidationFailed(issues, "Invalid bootstrap variables")
+    process_doc: dict[str, Any] = {}
+    for path, value in process_values.items():
+        head, _, leaf = path.rpartition(".")
+        target = process_doc
+        for segment in filter(None, head.split(".")):
+            target = target.setdefault(segment, {})
+        target[leaf] = value
+    process = structure(ProcessSettings, process_doc, "Invalid bootstrap variables")
+    _check_multi_tenancy(overrides)
+    return Bootstrap(overrides=overrides, process=process, environ=layers.as_mapping())
+
+
+def _check_multi_tenancy(overrides: dict[str, Any]) -> None:
+    """D23: tenants need a database that can isolate them."""
+    adapter = overrides.get("storage.adapter", "sqlite")
+    if overrides.get("features.multi_tenancy.enabled") and adapter == "sqlite":
+        raise ValidationFailed(
+            [
+                Issue(
+                    "MULTI_TENANCY_ENABLED",
+                    "multi-tenancy needs STORAGE_ADAPTER=postgresql or mongodb; "
+                    "SQLite does not support it",
+                )
+            ],
+            "Invalid bootstrap variables",
+        )
+
+
+def redis_password(bootstrap: Bootstrap) -> str | None:
+    password = bootstrap.process.redis.password
+    return password.reveal() if isinstance(password, Secret) else None
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The directory whose ``runtime/`` holds the config: the working directory."""
+    return (start or Path.cwd()).resolve()

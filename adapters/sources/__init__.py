@@ -1,0 +1,1 @@
+"""Where configuration input comes from: the JSONC file and the bootstrap environment."""

@@ -1,0 +1,319 @@
+"""SQLite event log: one file, shareable by several processes of one installation.
+
+Why it is built this way:
+
+* WAL lets readers keep reading while one writer appends; ``synchronous=FULL`` makes a returned
+  append durable across power loss; a busy timeout makes writers from other processes wait for
+  the write lock instead of failing.
+* Every append is one ``BEGIN IMMEDIATE`` transaction: taking the write lock up front means the
+  stream version and the previous link read inside it cannot change before the insert, so
+  appends are serialised across processes, positions are gap-free and commit in order.
+* One connection per instance; an asyncio lock keeps coroutines of this process from
+  interleaving statements on it (a read issued mid-append would otherwise see, or join, the
+  unfinished transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import aiosqlite
+import attrs
+
+from eventstore.errors import ConfigError
+from eventstore.hashchain import GENESIS, HashChain
+from eventstore.log import (
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+    WrongExpectedVersion,
+    check_append,
+    check_meta,
+    check_read_all,
+    check_read_stream,
+    check_snapshot,
+    from_epoch_micros,
+    to_epoch_micros,
+    utc_now,
+)
+
+# Migration steps, in order; step N brings ``PRAGMA user_version`` from N-1 to N. Released steps
+# are history: never edit one, append a new step instead. ``IF NOT EXISTS`` keeps them idempotent.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        """CREATE TABLE IF NOT EXISTS events (
+            position INTEGER PRIMARY KEY,
+            stream TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            data BLOB NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            link BLOB NOT NULL,
+            UNIQUE (stream, version)
+        )""",
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    ),
+    (
+        """CREATE TABLE IF NOT EXISTS snapshots (
+            stream TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            state BLOB NOT NULL,
+            PRIMARY KEY (stream, version)
+        ) WITHOUT ROWID""",
+    ),
+)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+_EVENT_COLUMNS: Final = "stream, version, position, type, data, recorded_at, link"
+# Everything an append must know, read in one statement inside its transaction.
+_APPEND_HEAD_SQL: Final = """SELECT
+    (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?),
+    (SELECT position FROM events ORDER BY position DESC LIMIT 1),
+    (SELECT link FROM events ORDER BY position DESC LIMIT 1)"""
+_INSERT_SQL: Final = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_READ_STREAM_SQL: Final = (
+    f"SELECT {_EVENT_COLUMNS} FROM events"
+    " WHERE stream = ? AND version >= ? AND version <= ? ORDER BY version"
+)
+_READ_ALL_SQL: Final = (
+    f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+)
+_MAX_INT: Final = 2**63 - 1
+
+
+class SchemaTooNewError(ConfigError):
+    """The file was written by a newer parako-config; touching it could corrupt it."""
+
+    def __init__(self, path: Path, found: int) -> None:
+        super().__init__(
+            f"{path}: the event log has schema version {found}, but this version of "
+            f"parako-config only knows up to {SCHEMA_VERSION}. Upgrade parako-config."
+        )
+        self.found = found
+
+
+@attrs.frozen
+class SqliteSettings:
+    """The connection settings the guarantees rest on, as SQLite reports them (for ``doctor``)."""
+
+    journal_mode: str
+    synchronous: int
+    busy_timeout_ms: int
+    schema_version: int
+
+
+class SqliteEventLog:
+    """:class:`~eventstore.log.EventLog` on a SQLite file; create it with :meth:`open`."""
+
+    def __init__(
+        self, connection: aiosqlite.Connection, chain: HashChain, clock: Callable[[], datetime]
+    ) -> None:
+        self._connection = connection
+        self._chain = chain
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        chain: HashChain,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        busy_timeout: float = 5.0,
+    ) -> SqliteEventLog:
+        """Open (creating file, parent directories and schema as needed) and upgrade the schema."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: the driver must not open transactions behind our back.
+        connection = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
+        try:
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA synchronous = FULL")
+            await _migrate(connection, path)
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(connection, chain, clock)
+
+    async def append(
+        self, stream: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> Sequence[RecordedEvent]:
+        check_append(stream, expected_version, events)
+        async with self._lock:
+            connection = self._open_connection()
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                rows = await connection.execute_fetchall(_APPEND_HEAD_SQL, (stream,))
+                actual, last_position, last_link = next(iter(rows))
+                if actual != expected_version:
+                    raise WrongExpectedVersion(stream, expected_version, actual)
+                records = self._chain.seal(
+                    GENESIS if last_link is None else last_link,
+                    stream,
+                    actual + 1,
+                    (last_position or 0) + 1,
+                    events,
+                    self._clock(),
+                )
+                await connection.executemany(_INSERT_SQL, [_event_row(r) for r in records])
+                await connection.execute("COMMIT")
+            except sqlite3.IntegrityError as error:
+                await connection.rollback()
+                if error.sqlite_errorcode != sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+                    raise
+                # Only a writer bypassing BEGIN IMMEDIATE could get here; same meaning, though.
+                actual = await self._stream_version(connection, stream)
+                raise WrongExpectedVersion(stream, expected_version, actual) from error
+            except BaseException:
+                await connection.rollback()
+                raise
+        return tuple(records)
+
+    async def read_stream(
+        self, stream: str, from_version: int = 1, to_version: int | None = None
+    ) -> Sequence[RecordedEvent]:
+        check_read_stream(stream, from_version)
+        upper = _MAX_INT if to_version is None else to_version
+        rows = await self._fetch(_READ_STREAM_SQL, (stream, from_version, upper))
+        return tuple(_recorded(row) for row in rows)
+
+    async def stream_version(self, stream: str) -> int:
+        async with self._lock:
+            return await self._stream_version(self._open_connection(), stream)
+
+    async def read_all(
+        self, after_position: int = 0, limit: int | None = None
+    ) -> Sequence[RecordedEvent]:
+        check_read_all(after_position, limit)
+        rows = await self._fetch(_READ_ALL_SQL, (after_position, -1 if limit is None else limit))
+        return tuple(_recorded(row) for row in rows)
+
+    async def head_position(self) -> int:
+        rows = await self._fetch("SELECT COALESCE(MAX(position), 0) FROM events", ())
+        return int(rows[0][0])
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        check_snapshot(snapshot)
+        await self._write(
+            "INSERT OR REPLACE INTO snapshots (stream, version, position, state)"
+            " VALUES (?, ?, ?, ?)",
+            (snapshot.stream, snapshot.version, snapshot.position, snapshot.state),
+        )
+
+    async def latest_snapshot(self, stream: str, max_version: int | None = None) -> Snapshot | None:
+        rows = await self._fetch(
+            "SELECT stream, version, position, state FROM snapshots"
+            " WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT 1",
+            (stream, _MAX_INT if max_version is None else max_version),
+        )
+        if not rows:
+            return None
+        stream_, version, position, state = rows[0]
+        return Snapshot(stream_, version, position, bytes(state))
+
+    async def read_meta(self, key: str) -> bytes | None:
+        check_meta(key)
+        rows = await self._fetch("SELECT value FROM meta WHERE key = ?", (key,))
+        return bytes(rows[0][0]) if rows else None
+
+    async def write_meta(self, key: str, value: bytes, *, only_if_absent: bool = False) -> bool:
+        check_meta(key, value)
+        verb = "INSERT OR IGNORE" if only_if_absent else "INSERT OR REPLACE"
+        changed = await self._write(f"{verb} INTO meta (key, value) VALUES (?, ?)", (key, value))
+        return changed == 1
+
+    async def settings(self) -> SqliteSettings:
+        """Ask SQLite rather than trusting what :meth:`open` asked for: a pragma can be ignored."""
+        journal = await self._fetch("PRAGMA journal_mode", ())
+        synchronous = await self._fetch("PRAGMA synchronous", ())
+        busy = await self._fetch("PRAGMA busy_timeout", ())
+        version = await self._fetch("PRAGMA user_version", ())
+        return SqliteSettings(
+            str(journal[0][0]), int(synchronous[0][0]), int(busy[0][0]), int(version[0][0])
+        )
+
+    async def close(self) -> None:
+        async with self._lock:
+            if not self._closed:
+                self._closed = True
+                await self._connection.close()
+
+    def _open_connection(self) -> aiosqlite.Connection:
+        if self._closed:
+            raise RuntimeError("the event log is closed")
+        return self._connection
+
+    async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        async with self._lock:
+            return list(await self._open_connection().execute_fetchall(sql, parameters))
+
+    async def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """Run one autocommit statement; returns the number of rows it changed."""
+        async with self._lock:
+            cursor = await self._open_connection().execute(sql, parameters)
+            return cursor.rowcount
+
+    @staticmethod
+    async def _stream_version(connection: aiosqlite.Connection, stream: str) -> int:
+        rows = await connection.execute_fetchall(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", (stream,)
+        )
+        return int(next(iter(rows))[0])
+
+
+async def _migrate(connection: aiosqlite.Connection, path: Path) -> None:
+    """Apply missing steps one transaction each, re-reading the version under the write lock.
+
+    Re-reading inside ``BEGIN IMMEDIATE`` makes it safe for several processes to open a fresh
+    file at once: whoever comes second finds the step done and applies nothing. An up-to-date
+    file is recognised without taking the write lock.
+    """
+    if await _user_version(connection) == SCHEMA_VERSION:
+        return
+    while True:
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            current = await _user_version(connection)
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNewError(path, current)
+            if current < SCHEMA_VERSION:
+                for statement in MIGRATIONS[current]:
+                    await connection.execute(statement)
+                await connection.execute(f"PRAGMA user_version = {current + 1}")
+            await connection.execute("COMMIT")
+        except BaseException:
+            await connection.rollback()
+            raise
+        if current + 1 >= SCHEMA_VERSION:
+            return
+
+
+async def _user_version(connection: aiosqlite.Connection) -> int:
+    rows = await connection.execute_fetchall("PRAGMA user_version")
+    return int(next(iter(rows))[0])
+
+
+def _event_row(event: RecordedEvent) -> tuple[Any, ...]:
+    return (
+        event.stream,
+        event.version,
+        event.position,
+        event.type,
+        event.data,
+        to_epoch_micros(event.recorded_at),
+        event.link,
+    )
+
+
+def _recorded(row: Any) -> RecordedEvent:
+    stream, version, position, type_, data, recorded_at, link = row
+    return RecordedEvent(
+        stream, version, position, type_, bytes(data), from_epoch_micros(recorded_at), bytes(link)
+    )

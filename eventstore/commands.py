@@ -1,0 +1,267 @@
+"""The commands that change the configuration: first start, save, restore, import, reveal.
+
+Each command reads the stream head, builds the candidate document, validates the *whole*
+resulting config (D18), and appends one event with the expected stream version. Nothing is
+appended when validation fails or nothing changed. Within a process a lock serialises commands;
+across processes the expected version decides (D14).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+
+from eventstore import events
+from eventstore.crypto import FieldCipher, decrypt_fields, restore_masked
+from eventstore.docpath import deep_merge, set_path
+from eventstore.errors import ConfigError, Issue, ValidationFailed, VersionConflict
+from eventstore.events import ConfigChanged, FieldChange, SecretRevealed
+from eventstore.log import EventLog, WrongExpectedVersion
+from eventstore.resolve import (
+    Bootstrap,
+    bootstrap_only_paths_in,
+    default_document,
+    layered_document,
+    strip_unpersisted,
+)
+from eventstore.schema import AppConfig, structure
+from eventstore.schema.paths import SECRET_FIELDS
+from eventstore.state import (
+    AUDIT_STREAM,
+    PLATFORM_STREAM,
+    StoredConfig,
+    field_changes,
+    semver_of,
+    value_at,
+    version_of,
+)
+
+PLATFORM_SCOPE: Final = "platform"
+SNAPSHOT_EVERY: Final = 50
+_RETRIES: Final = 8
+#: keys an export carries about itself; an import ignores them
+EXPORT_METADATA_KEYS: Final = ("_export_metadata", "_version", "version", "_metadata")
+
+
+@attrs.frozen
+class SaveResult:
+    """What a write did: the version it made (or the unchanged one) and what was dropped."""
+
+    version: int
+    semver: str
+    changes: tuple[FieldChange, ...]
+    stripped: tuple[str, ...] = ()
+    appended: bool = True
+
+
+@attrs.frozen
+class Author:
+    """Who writes and why (D15); ``actor`` is required, automatic writes use ``system``."""
+
+    actor: str
+    reason: str = ""
+    tags: tuple[str, ...] = events.DEFAULT_TAGS
+
+    def __attrs_post_init__(self) -> None:
+        if not self.actor.strip():
+            raise ValidationFailed([Issue("actor", "an actor is required for every change")])
+
+
+class ConfigCommands:
+    """The write side of the platform configuration stream."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        cipher: FieldCipher,
+        bootstrap: Bootstrap,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._log = log
+        self._cipher = cipher
+        self._bootstrap = bootstrap
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    # --- reading the write model -------------------------------------------------------------
+
+    async def load(self, up_to: int | None = None) -> StoredConfig:
+        """Fold the stream (from the newest usable snapshot) up to ``up_to``."""
+        snapshot = await self._log.latest_snapshot(PLATFORM_STREAM, up_to)
+        state = StoredConfig.from_snapshot(snapshot) if snapshot else StoredConfig()
+        for recorded in await self._log.read_stream(PLATFORM_STREAM, state.version + 1, up_to):
+            event = events.decode(recorded)
+            if isinstance(event, ConfigChanged):
+                state = state.apply(event, recorded.version, recorded.position)
+        return state
+
+    def plaintext(self, state: StoredConfig) -> dict[str, Any]:
+        """The stored document with secrets decrypted; stays inside the process."""
+        return decrypt_fields(state.document, SECRET_FIELDS, self._cipher, PLATFORM_SCOPE)
+
+    def runtime(self, state: StoredConfig) -> AppConfig:
+        doc, _ = layered_document(self.plaintext(state), self._bootstrap)
+        return structure(AppConfig, doc, "Stored configuration is invalid")
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def initialize(self) -> SaveResult | None:
+        """First start: an empty stream gets 1.0.0 with the complete initial config (D7, D8)."""
+        async with self._lock:
+            state = await self.load()
+            if state.version:
+                return None
+            initial = strip_unpersisted(default_document())
+            author = Author("system", "Initial configuration")
+            return await self._append_candidate(state, initial, author, origin="initial")
+
+    async def save(
+        self, partial: Mapping[str, Any], author: Author, expected_version: int | None = None
+    ) -> SaveResult:
+        """Merge ``partial`` over the latest stored config, validate the whole, append."""
+        if not isinstance(partial, Mapping):
+            raise ValidationFailed([Issue("", "a configuration change must be a JSON object")])
+        stripped = bootstrap_only_paths_in(partial)
+        partial = strip_unpersisted(partial) if stripped else partial
+        return await self._write(
+            lambda current: deep_merge(current, partial), author, expected_version, "save", stripped
+        )
+
+    async def restore(
+        self, semver: str, author: Author, expected_version: int | None = None
+    ) -> SaveResult:
+        """A new version equal to ``semver``'s content (D16): validated, recomputed, propagated."""
+        try:
+            target_version = version_of(semver)
+        except ValueError as exc:
+            raise ValidationFailed([Issue("version", str(exc))]) from None
+        head = await self._log.stream_version(PLATFORM_STREAM)
+        if not 1 <= target_version <= head:
+            raise ValidationFailed([Issue("version", f"version {semver} does not exist")])
+        target = self.plaintext(await self.load(target_version))
+        return await self._write(
+            lambda _current: target, author, expected_version, "restore", restored_from=semver
+        )
+
+    async def import_document(
+        self, document: Mapping[str, Any], author: Author, expected_version: int | None = None
+    ) -> SaveResult:
+        """An export file: masked secrets keep their current values, the rest merges in."""
+        if not isinstance(document, Mapping):
+            raise ValidationFailed([Issue("", "an import file must hold a JSON object")])
+        body = {k: v for k, v in document.items() if k not in EXPORT_METADATA_KEYS}
+        stripped = bootstrap_only_paths_in(body)
+        body = strip_unpersisted(body)
+        kept: list[str] = []
+
+        def merge(current: dict[str, Any]) -> dict[str, Any]:
+            restored, paths = restore_masked(body, current, SECRET_FIELDS)
+            kept[:] = paths
+            return deep_merge(current, restored)
+
+        return await self._write(merge, author, expected_version, "import", stripped, kept=kept)
+
+    async def record_reveal(self, path: str, author: Author) -> None:
+        """D11: every reveal leaves an audit event (never the value)."""
+        if path not in SECRET_FIELDS:
+            raise ValidationFailed([Issue(path, "not a secret field")])
+        event = SecretRevealed(path, author.actor, author.reason, self._clock())
+        version = await self._log.stream_version(AUDIT_STREAM)
+        for _ in range(_RETRIES):
+            try:
+                await self._log.append(AUDIT_STREAM, version, [events.encode(event)])
+                return
+            except WrongExpectedVersion as exc:
+                version = exc.actual
+        raise ConfigError("could not record the reveal: the audit stream is too busy")
+
+    # --- the shared write path ---------------------------------------------------------------
+
+    async def _write(
+        self,
+        build: Callable[[dict[str, Any]], Mapping[str, Any]],
+        author: Author,
+        expected_version: int | None,
+        origin: str,
+        stripped: Sequence[str] = (),
+        restored_from: str | None = None,
+        kept: Sequence[str] = (),
+    ) -> SaveResult:
+        async with self._lock:
+            for _ in range(_RETRIES):
+                state = await self.load()
+                if not state.version:
+                    raise ConfigError("the store has no configuration yet; start it once first")
+                if expected_version is not None and expected_version != state.version:
+                    raise VersionConflict(expected_version, state.version)
+                candidate = build(self.plaintext(state))
+                try:
+                    return await self._append_candidate(
+                        state, candidate, author, origin, stripped, restored_from, kept
+                    )
+                except WrongExpectedVersion as exc:
+                    if expected_version is not None:
+                        raise VersionConflict(expected_version, exc.actual) from None
+            raise ConfigError("could not save: the configuration changed too often meanwhile")
+
+    async def _append_candidate(
+        self,
+        state: StoredConfig,
+        candidate: Mapping[str, Any],
+        author: Author,
+        origin: str,
+        stripped: Sequence[str] = (),
+        restored_from: str | None = None,
+        kept: Sequence[str] = (),
+    ) -> SaveResult:
+        doc, generated = layered_document(candidate, self._bootstrap)
+        structure(AppConfig, doc)  # raises ValidationFailed listing every issue
+        persisted = strip_unpersisted(candidate)
+        for path in generated:
+            persisted = set_path(persisted, path, value_at(doc, path))
+        persisted = self._encrypt_changed(state, persisted)
+        changes = field_changes(state.document, persisted)
+        if not changes:
+            return SaveResult(state.version, semver_of(state.version), (), tuple(stripped), False)
+        version = state.version + 1
+        event = ConfigChanged(
+            changes=changes,
+            semver=semver_of(version),
+            actor=author.actor,
+            reason=author.reason,
+            tags=author.tags,
+            environment=self._bootstrap.environment,
+            at=self._clock(),
+            origin=origin,
+            restored_from=restored_from,
+            kept_masked=tuple(kept),
+        )
+        [recorded] = await self._log.append(PLATFORM_STREAM, state.version, [events.encode(event)])
+        if version % SNAPSHOT_EVERY == 0:
+            new_state = state.apply(event, recorded.version, recorded.position)
+            await self._log.save_snapshot(new_state.to_snapshot(PLATFORM_STREAM))
+        return SaveResult(version, event.semver, changes, tuple(stripped))
+
+    def _encrypt_changed(self, state: StoredConfig, persisted: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep the stored envelope when a secret's plaintext did not change.
+
+        Envelopes use random nonces, so re-encrypting an unchanged secret would look like a
+        change in every save.
+        """
+        current_plain = self.plaintext(state)
+        out = dict(persisted)
+        for path in SECRET_FIELDS:
+            value = value_at(out, path)
+            if value in (None, "", []):
+                continue
+            if value == value_at(current_plain, path):
+                out = set_path(out, path, value_at(state.document, path))
+            else:
+                out = set_path(
+                    out, path, self._cipher.encrypt(value, scope=PLATFORM_SCOPE, path=path)
+                )
+        return out

@@ -1,0 +1,176 @@
+"""Domain events of the configuration stream, their canonical encoding, and upcasting.
+
+An event is immutable and self-describing: ``ConfigChanged`` says which fields changed from what
+to what (secrets as ciphertext envelopes), who did it, why, and which version it produced.
+Events written by older code are upcast on read, so the fold only ever sees the current shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Final
+
+import attrs
+
+from eventstore.log import NewEvent, RecordedEvent
+
+CONFIG_CHANGED: Final = "ConfigChanged"
+SECRET_REVEALED: Final = "SecretRevealed"
+DEFAULT_TAGS: Final = ("main", "configuration")
+
+
+@attrs.frozen
+class FieldChange:
+    """One leaf that changed; ``old``/``new`` are ``None`` when the leaf was absent."""
+
+    path: str
+    old: Any
+    new: Any
+    removed: bool = False
+
+
+@attrs.frozen
+class ConfigChanged:
+    """A new version of the stored configuration.
+
+    ``origin`` says how it came about (``initial``, ``save``, ``restore``, ``import``) so the audit
+    can tell an import from a hand edit; ``restored_from`` names the semver a restore copied.
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 2
+
+    changes: tuple[FieldChange, ...]
+    semver: str
+    actor: str
+    reason: str
+    tags: tuple[str, ...]
+    environment: str
+    at: datetime
+    origin: str = "save"
+    restored_from: str | None = None
+    kept_masked: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class SecretRevealed:
+    """Someone saw a secret in clear (D11): kept in the audit stream, never the value."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    path: str
+    actor: str
+    reason: str
+    at: datetime
+
+
+DomainEvent = ConfigChanged | SecretRevealed
+
+
+def canonical_json(value: Any) -> bytes:
+    """One byte string per value: the hash chain signs these bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode(event: DomainEvent) -> NewEvent:
+    if isinstance(event, ConfigChanged):
+        body: dict[str, Any] = {
+            "schema": ConfigChanged.SCHEMA_VERSION,
+            "changes": [
+                {
+                    "path": c.path,
+                    "old": c.old,
+                    "new": c.new,
+                    **({"removed": True} if c.removed else {}),
+                }
+                for c in event.changes
+            ],
+            "semver": event.semver,
+            "actor": event.actor,
+            "reason": event.reason,
+            "tags": list(event.tags),
+            "environment": event.environment,
+            "at": event.at.isoformat(),
+            "origin": event.origin,
+            "restored_from": event.restored_from,
+            "kept_masked": list(event.kept_masked),
+        }
+        return NewEvent(CONFIG_CHANGED, canonical_json(body))
+    body = {
+        "schema": SecretRevealed.SCHEMA_VERSION,
+        "path": event.path,
+        "actor": event.actor,
+        "reason": event.reason,
+        "at": event.at.isoformat(),
+    }
+    return NewEvent(SECRET_REVEALED, canonical_json(body))
+
+
+def _upcast_config_changed_v1(body: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 (first prototype) kept changes as ``{path: [old, new]}`` and named the actor
+    ``by``, the semver ``version`` and had no origin, tags or environment."""
+    return {
+        "schema": 2,
+        "changes": [
+            {"path": p, "old": pair[0], "new": pair[1]} for p, pair in body["changes"].items()
+        ],
+        "semver": body["version"],
+        "actor": body["by"],
+        "reason": body.get("reason", ""),
+        "tags": list(DEFAULT_TAGS),
+        "environment": body.get("environment", "development"),
+        "at": body["at"],
+        "origin": "restore" if body.get("restored_from") else "save",
+        "restored_from": body.get("restored_from"),
+        "kept_masked": [],
+    }
+
+
+#: (event type, stored schema version) → function lifting the body one version up
+UPCASTERS: Final[Mapping[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    (CONFIG_CHANGED, 1): _upcast_config_changed_v1,
+}
+CURRENT_SCHEMA: Final = {CONFIG_CHANGED: ConfigChanged.SCHEMA_VERSION, SECRET_REVEALED: 1}
+
+
+class UnknownEvent(ValueError):
+    """The log holds an event this code cannot read (written by a newer version?)."""
+
+
+def upcast(event_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    version = int(body.get("schema", 1))
+    while version < CURRENT_SCHEMA.get(event_type, version):
+        body = UPCASTERS[(event_type, version)](body)
+        version = int(body["schema"])
+    if version != CURRENT_SCHEMA.get(event_type):
+        raise UnknownEvent(f"cannot read {event_type} schema version {version}")
+    return body
+
+
+def decode(recorded: RecordedEvent) -> DomainEvent:
+    body = upcast(recorded.type, json.loads(recorded.data))
+    if recorded.type == CONFIG_CHANGED:
+        return ConfigChanged(
+            changes=tuple(
+                FieldChange(c["path"], c["old"], c["new"], bool(c.get("removed")))
+                for c in body["changes"]
+            ),
+            semver=body["semver"],
+            actor=body["actor"],
+            reason=body["reason"],
+            tags=tuple(body["tags"]),
+            environment=body["environment"],
+            at=datetime.fromisoformat(body["at"]),
+            origin=body["origin"],
+            restored_from=body["restored_from"],
+            kept_masked=tuple(body["kept_masked"]),
+        )
+    if recorded.type == SECRET_REVEALED:
+        return SecretRevealed(
+            path=body["path"],
+            actor=body["actor"],
+            reason=body["reason"],
+            at=datetime.fromisoformat(body["at"]),
+        )
+    raise UnknownEvent(f"unknown event type {recorded.type!r} at position {recorded.position}")

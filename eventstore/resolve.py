@@ -1,0 +1,105 @@
+"""Assemble one complete, validated config from its layers.
+
+defaults ⊕ stored (file or event log) ⊕ bootstrap → secrets → derived fields → validation.
+The same function serves start-up, every save (the whole result is validated before anything is
+appended) and the tenant view, so there is one definition of "the effective config".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from eventstore import computed
+from eventstore.docpath import deep_merge, delete_path, has_path, set_path
+from eventstore.schema import AppConfig, structure, unstructure
+from eventstore.schema.bootstrap import ProcessSettings
+from eventstore.schema.paths import BOOTSTRAP_ONLY_FIELDS, COMPUTED, RUNTIME_ONLY_SECTIONS
+
+SECRET_RULES: Final = {p: r for p, r in COMPUTED.items() if isinstance(r, computed.GeneratedSecret)}
+DERIVED_RULES: Final = {
+    p: r for p, r in COMPUTED.items() if not isinstance(r, computed.GeneratedSecret)
+}
+
+
+@attrs.frozen
+class Bootstrap:
+    """What the environment says: config paths it sets, and the process settings.
+
+    ``overrides`` maps config paths to typed values (``deployment.server.port`` → 9007); only
+    variables that were actually set appear, so defaults and stored values show through.
+    """
+
+    overrides: Mapping[str, Any] = attrs.field(factory=dict)
+    process: ProcessSettings = attrs.field(factory=ProcessSettings)
+    environ: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+
+    @property
+    def environment(self) -> str:
+        return str(self.overrides.get("deployment.environment", "development"))
+
+
+def default_document() -> dict[str, Any]:
+    """The complete default config (secrets not yet generated), as a JSON document."""
+    return unstructure(AppConfig(), reveal=True)
+
+
+def strip_unpersisted(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Remove what never goes to storage: bootstrap-only paths and runtime-only sections."""
+    out = {k: v for k, v in doc.items() if k not in RUNTIME_ONLY_SECTIONS}
+    for path in BOOTSTRAP_ONLY_FIELDS:
+        if has_path(out, path):
+            out = delete_path(out, path)
+    return out
+
+
+def bootstrap_only_paths_in(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """Bootstrap-only paths a document tries to set (reported, then stripped)."""
+    return tuple(p for p in BOOTSTRAP_ONLY_FIELDS if has_path(doc, p))
+
+
+def layered_document(
+    stored: Mapping[str, Any] | None,
+    bootstrap: Bootstrap,
+    tenant: computed.TenantRef | None = None,
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The merged JSON document before validation, and the secret paths generated for it."""
+    doc = deep_merge(default_document(), strip_unpersisted(stored or {}))
+    for path, value in bootstrap.overrides.items():
+        doc = set_path(doc, path, value)
+    process = bootstrap.process
+    storage = doc["storage"]
+    doc["storage"] = computed.compute_storage(
+        storage["adapter"],
+        mongodb_uri=storage["mongodb"].get("uri"),
+        sqlite_path=storage["sqlite"]["path"],
+        postgresql_url=storage["postgresql"].get("url"),
+    )
+    doc["storage"] = deep_merge(storage, doc["storage"])
+    password = process.redis.password
+    doc["oidc_storage"] = computed.compute_oidc_storage(
+        storage["adapter"],
+        oidc_adapter=process.oidc_storage_adapter,
+        mongodb_uri=storage["mongodb"].get("uri"),
+        redis_host=process.redis.host,
+        redis_port=process.redis.port,
+        redis_password=password.reveal() if password is not None else None,  # type: ignore[attr-defined]
+        redis_database=process.redis.database,
+    )
+    doc, generated = computed.resolve_secrets(
+        doc, SECRET_RULES, environment=bootstrap.environment, environ=bootstrap.environ
+    )
+    ctx = computed.DerivationContext.from_document(doc, tenant)
+    return computed.apply_derived(doc, DERIVED_RULES, ctx), generated
+
+
+def resolve(
+    stored: Mapping[str, Any] | None,
+    bootstrap: Bootstrap,
+    tenant: computed.TenantRef | None = None,
+) -> AppConfig:
+    """The validated runtime config; raises ValidationFailed listing every problem."""
+    doc, _ = layered_document(stored, bootstrap, tenant)
+    return structure(AppConfig, doc)

@@ -1,0 +1,7 @@
+"""The configuration schema: settings declared once with their flags, validated as a whole."""
+
+from eventstore.schema import refinements as _refinements  # noqa: F401 - registers the rules
+from eventstore.schema.config import AppConfig
+from eventstore.schema.structure import structure, unstructure
+
+__all__ = ["AppConfig", "structure", "unstructure"]

@@ -1,0 +1,466 @@
+"""Value kinds: what a setting accepts, how it is normalised, and what the user reads when not.
+
+Messages follow the reference wording (Zod 4) so that errors read the same as the documentation;
+a custom message given by the schema replaces the generic one for that check.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final, Protocol
+
+import attrs
+
+from eventstore.errors import Issue
+from eventstore.secret import Secret
+
+
+class _Invalid:
+    """Marker for a value that failed its checks; the issues say why."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Final = _Invalid()
+
+_TYPE_NAMES: Final = {
+    str: "string",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    list: "array",
+    tuple: "array",
+    dict: "object",
+    type(None): "null",
+}
+
+
+def type_name(value: object) -> str:
+    """The JSON type name of a value, as the user wrote it."""
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if isinstance(value, Mapping):
+        return "object"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def expected(kind: str, value: object) -> str:
+    return f"Invalid input: expected {kind}, received {type_name(value)}"
+
+
+class Kind(Protocol):
+    """A value kind parses one JSON value at ``path``; failures go to ``issues``."""
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any: ...
+
+    def dump(self, value: Any, reveal: bool) -> Any: ...
+
+
+class _Plain:
+    """Kinds whose parsed value is already JSON."""
+
+    def dump(self, value: Any, reveal: bool) -> Any:
+        return value
+
+
+@attrs.frozen
+class Pattern:
+    regex: str
+    message: str | None = None
+
+    def matches(self, text: str) -> bool:
+        return re.search(self.regex, text) is not None
+
+    def describe(self) -> str:
+        return self.message or f"Invalid string: must match pattern /{self.regex}/"
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_SPECIAL_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
+
+
+def is_url(text: str) -> bool:
+    """Accept what a WHATWG URL parser accepts, closely enough for configuration values."""
+    if not text or any(ch.isspace() for ch in text) or not _SCHEME.match(text):
+        return False
+    scheme, rest = text.split(":", 1)
+    if scheme.lower() in _SPECIAL_SCHEMES:
+        if scheme.lower() == "file":
+            return rest.startswith("/")
+        rest = rest.lstrip("/\\")
+        host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+        hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+        if not hostname:
+            return False
+        if ":" in host and not host.startswith("["):
+            port = host.rsplit(":", 1)[1]
+            if port and (not port.isdigit() or int(port) > 65535):
+                return False
+    return True
+
+
+def is_http_url(text: str) -> bool:
+    return is_url(text) and re.match(r"^https?://", text, re.IGNORECASE) is not None
+
+
+@attrs.frozen
+class Text(_Plain):
+    """A string with optional trimming, length, prefix, pattern and URL checks."""
+
+    trim: bool = False
+    min_length: int | None = None
+    min_length_message: str | None = None
+    max_length: int | None = None
+    length: int | None = None
+    starts_with: str | None = None
+    starts_with_message: str | None = None
+    patterns: tuple[Pattern, ...] = ()
+    url: bool = False
+    url_message: str | None = None
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if not isinstance(value, str):
+            issues.append(Issue(path, expected("string", value)))
+            return INVALID
+        text = value.strip() if self.trim else value
+        found: list[str] = []
+        if self.min_length is not None and len(text) < self.min_length:
+            found.append(
+                self.min_length_message
+                or f"Too small: expected string to have >={self.min_length} characters"
+            )
+        if self.max_length is not None and len(text) > self.max_length:
+            found.append(f"Too big: expected string to have <={self.max_length} characters")
+        if self.length is not None and len(text) != self.length:
+            rel = "<=" if len(text) > self.length else ">="
+            size = "Too big" if len(text) > self.length else "Too small"
+            found.append(f"{size}: expected string to have {rel}{self.length} characters")
+        if self.starts_with is not None and not text.startswith(self.starts_with):
+            found.append(
+                self.starts_with_message or f'Invalid string: must start with "{self.starts_with}"'
+            )
+        found.extend(p.describe() for p in self.patterns if not p.matches(text))
+        if self.url and not is_url(text):
+            found.append(self.url_message or "Invalid URL")
+        issues.extend(Issue(path, message) for message in found)
+        return INVALID if found else text
+
+
+@attrs.frozen
+class Integer(_Plain):
+    """A whole number; ``coerce`` accepts decimal strings as HTML forms send them."""
+
+    min: float | None = None
+    min_message: str | None = None
+    max: float | None = None
+    max_message: str | None = None
+    gt: float | None = None
+    gt_message: str | None = None
+    integer_message: str | None = None
+    coerce: bool = False
+    whole: bool = True
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if self.coerce and isinstance(value, str):
+            try:
+                value = float(value.strip() or "0")
+            except ValueError:
+                issues.append(Issue(path, "Invalid input: expected number, received NaN"))
+                return INVALID
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            issues.append(Issue(path, expected("number", value)))
+            return INVALID
+        if math.isnan(value) or math.isinf(value):
+            issues.append(Issue(path, expected("number", value)))
+            return INVALID
+        found: list[str] = []
+        if self.whole:
+            if value != int(value) or abs(value) > 2**53 - 1:
+                issues.append(
+                    Issue(
+                        path, self.integer_message or "Invalid input: expected int, received number"
+                    )
+                )
+                return INVALID
+            value = int(value)
+        if self.gt is not None and not value > self.gt:
+            found.append(self.gt_message or f"Too small: expected number to be >{_num(self.gt)}")
+        if self.min is not None and value < self.min:
+            found.append(self.min_message or f"Too small: expected number to be >={_num(self.min)}")
+        if self.max is not None and value > self.max:
+            found.append(self.max_message or f"Too big: expected number to be <={_num(self.max)}")
+        issues.extend(Issue(path, message) for message in found)
+        return INVALID if found else value
+
+
+def Number(**kwargs: Any) -> Integer:  # noqa: N802 - reads like the other kind constructors
+    """A number that may have a fractional part."""
+    return Integer(whole=False, **kwargs)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+_HTML_TRUE: Final = frozenset({"on", "true", "1"})
+
+
+@attrs.frozen
+class Boolean(_Plain):
+    """``html`` booleans also take the strings a checkbox sends (``on``, ``1``, ``true``)."""
+
+    html: bool = False
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if isinstance(value, bool):
+            return value
+        if self.html and isinstance(value, str):
+            return value.strip().lower() in _HTML_TRUE
+        issues.append(Issue(path, expected("boolean", value)))
+        return INVALID
+
+
+@attrs.frozen
+class Choice(_Plain):
+    values: tuple[Any, ...]
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if value in self.values and type(value) in {type(v) for v in self.values}:
+            return value
+        options = "|".join(f'"{v}"' if isinstance(v, str) else str(v) for v in self.values)
+        issues.append(Issue(path, f"Invalid option: expected one of {options}"))
+        return INVALID
+
+
+@attrs.frozen
+class ListOf:
+    """A list, stored as a tuple so the config stays immutable; ``unique`` drops repeats."""
+
+    item: Kind
+    min_items: int | None = None
+    min_items_message: str | None = None
+    max_items: int | None = None
+    unique: bool = False
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if not isinstance(value, list | tuple):
+            issues.append(Issue(path, expected("array", value)))
+            return INVALID
+        before = len(issues)
+        if self.min_items is not None and len(value) < self.min_items:
+            issues.append(
+                Issue(
+                    path,
+                    self.min_items_message
+                    or f"Too small: expected array to have >={self.min_items} items",
+                )
+            )
+        if self.max_items is not None and len(value) > self.max_items:
+            issues.append(Issue(path, f"Too big: expected array to have <={self.max_items} items"))
+        items = [self.item.parse(v, f"{path}[{i}]", issues) for i, v in enumerate(value)]
+        if len(issues) > before:
+            return INVALID
+        if self.unique:
+            items = list(dict.fromkeys(items))
+        return tuple(items)
+
+    def dump(self, value: Any, reveal: bool) -> Any:
+        return [self.item.dump(v, reveal) for v in value]
+
+
+@attrs.frozen
+class MapOf:
+    """A free-form mapping of names to values of one kind (e.g. OIDC scope → claims)."""
+
+    value: Kind
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if not isinstance(value, Mapping):
+            issues.append(Issue(path, expected("object", value)))
+            return INVALID
+        before = len(issues)
+        parsed = {str(k): self.value.parse(v, f"{path}.{k}", issues) for k, v in value.items()}
+        return INVALID if len(issues) > before else MappingProxyType(parsed)
+
+    def dump(self, value: Any, reveal: bool) -> Any:
+        return {k: self.value.dump(v, reveal) for k, v in value.items()}
+
+
+@attrs.frozen
+class Sensitive:
+    """A secret: checked like its inner kind, then carried as :class:`Secret` values."""
+
+    inner: Kind
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        elif isinstance(value, list | tuple):
+            value = [v.reveal() if isinstance(v, Secret) else v for v in value]
+        parsed = self.inner.parse(value, path, issues)
+        if parsed is INVALID:
+            return INVALID
+        if isinstance(parsed, tuple):
+            return tuple(Secret(v) for v in parsed)
+        return Secret(parsed)
+
+    def dump(self, value: Any, reveal: bool) -> Any:
+        if isinstance(value, tuple):
+            return [v.reveal() if reveal else str(v) for v in value]
+        return value.reveal() if reveal else str(value)
+
+
+@attrs.frozen
+class HttpUrlOrEmpty(_Plain):
+    """Empty, or an http(s) URL — discovery metadata links."""
+
+    label: str
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if value == "":
+            return value
+        if not isinstance(value, str):
+            issues.append(Issue(path, "Invalid input"))
+            return INVALID
+        found = []
+        if not is_url(value):
+            found.append(f"{self.label} must be a valid URL")
+        if not re.match(r"^https?://", value, re.IGNORECASE):
+            found.append(f"{self.label} must use HTTP or HTTPS")
+        issues.extend(Issue(path, m) for m in found)
+        return INVALID if found else value
+
+
+@attrs.frozen
+class UrlOrEmpty(_Plain):
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if value == "" or (isinstance(value, str) and is_url(value)):
+            return value
+        issues.append(Issue(path, "Invalid input" if not isinstance(value, str) else "Invalid URL"))
+        return INVALID
+
+
+_EMAIL: Final = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+_NAMED_EMAIL: Final = re.compile(r"^.+\s*<[^\s@]+@[^\s@]+\.[^\s@]+>$")
+
+
+@attrs.frozen
+class EmailAddress(_Plain):
+    """A sender address, bare or RFC 5322 ``Name <address>``."""
+
+    empty_message: str | None = None
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if not isinstance(value, str):
+            issues.append(Issue(path, expected("string", value)))
+            return INVALID
+        if not value:
+            issues.append(Issue(path, self.empty_message or "Too small"))
+            return INVALID
+        if _EMAIL.match(value) or _NAMED_EMAIL.match(value):
+            return value
+        issues.append(Issue(path, "From email must be a valid email address or RFC 5322 format"))
+        return INVALID
+
+
+_STORAGE_SEGMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def is_safe_asset_location(value: str) -> bool:
+    """A site-relative path, a storage key (``tenant/logos/x.svg``) or an http(s) URL."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        segments = value[1:].split("/")
+        if value == "/" or all(s and s not in {".", ".."} for s in segments):
+            return value != "/"
+    parts = value.split("/")
+    if len(parts) >= 2 and all(_STORAGE_SEGMENT.match(p) and p not in {".", ".."} for p in parts):
+        return True
+    return is_http_url(value)
+
+
+@attrs.frozen
+class AssetLocation(_Plain):
+    """A logo or icon location; ``allow_empty`` lets ``''`` mean "no logo"."""
+
+    message: str
+    empty_message: str | None = None
+    allow_empty: bool = False
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        if not isinstance(value, str):
+            issues.append(Issue(path, expected("string", value)))
+            return INVALID
+        if value == "":
+            if self.allow_empty:
+                return value
+            issues.append(Issue(path, self.empty_message or self.message))
+            return INVALID
+        if not is_safe_asset_location(value):
+            issues.append(Issue(path, self.message))
+            return INVALID
+        return value
+
+
+@attrs.frozen
+class Nested:
+    """A list element that is itself a settings class."""
+
+    cls: type
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        from eventstore.schema.structure import structure_into
+
+        return structure_into(self.cls, value, path, issues)
+
+    def dump(self, value: Any, reveal: bool) -> Any:
+        from eventstore.schema.structure import unstructure
+
+        return unstructure(value, reveal=reveal)
+
+
+# Kinds shared by many settings.
+TEXT: Final = Text()
+ROUTE: Final = Text(min_length=2, starts_with="/")
+HEX_COLOR: Final = Text(
+    patterns=(Pattern("^#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$", "Invalid hex color"),)
+)
+SAME_SITE: Final = Choice(("strict", "lax", "none"))
+LOCALE: Final = Text(
+    trim=True,
+    min_length=2,
+    min_length_message="Locale identifier must be at least 2 characters",
+    patterns=(
+        Pattern(
+            "^[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*$",
+            "Locale identifiers may contain only letters, numbers, hyphens, and underscores",
+        ),
+    ),
+)
+
+__all__: Sequence[str] = (
+    "HEX_COLOR",
+    "INVALID",
+    "LOCALE",
+    "ROUTE",
+    "SAME_SITE",
+    "TEXT",
+    "AssetLocation",
+    "Boolean",
+    "Choice",
+    "EmailAddress",
+    "HttpUrlOrEmpty",
+    "Integer",
+    "Kind",
+    "ListOf",
+    "MapOf",
+    "Nested",
+    "Number",
+    "Pattern",
+    "Sensitive",
+    "Text",
+    "UrlOrEmpty",
+)

@@ -1,0 +1,53 @@
+"""Path lists derived from the flags on the settings — never kept by hand.
+
+A test compares each list with the reference data files, so adding a flag to a setting is the
+only way to change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from eventstore.schema.config import AppConfig
+from eventstore.schema.declare import Declared, declared_fields
+from eventstore.schema.policy import BooleanFloor, Ceiling, NumericFloor, OrderedFloor, Policy
+from eventstore.schema.structure import join
+
+
+def walk(cls: type = AppConfig, prefix: str = "") -> Iterator[tuple[str, Declared]]:
+    """Every declared setting and section, depth first, with its dotted path."""
+    for d in declared_fields(cls):
+        path = join(prefix, d.info.key)
+        yield path, d
+        if d.info.nested is not None:
+            yield from walk(d.info.nested, path)
+
+
+def _paths(flag: str) -> tuple[str, ...]:
+    return tuple(p for p, d in walk() if getattr(d.info, flag))
+
+
+def _policies(kind: type) -> Mapping[str, Policy]:
+    return {p: d.info.policy for p, d in walk() if isinstance(d.info.policy, kind)}
+
+
+SECTIONS: Final = tuple(d.info.key for d in declared_fields(AppConfig))
+RUNTIME_ONLY_SECTIONS: Final = _paths("runtime_only")
+PERSISTED_SECTIONS: Final = tuple(s for s in SECTIONS if s not in RUNTIME_ONLY_SECTIONS)
+BOOTSTRAP_ONLY_FIELDS: Final = _paths("bootstrap_only")
+ENCRYPTED_FIELDS: Final = _paths("encrypted")
+TENANT_ENCRYPTED_FIELDS: Final = _paths("tenant_encrypted")
+#: everything kept encrypted at rest and masked on display: the 14 of D10 plus further secrets
+SECRET_FIELDS: Final = tuple(p for p, d in walk() if d.info.encrypted or d.info.secret)
+ALLOWED_TENANT_FIELDS: Final = _paths("tenant")
+TENANT_SECTIONS: Final = tuple(dict.fromkeys(p.split(".")[0] for p in ALLOWED_TENANT_FIELDS))
+ENV_FIELDS: Final = {d.info.env: p for p, d in walk() if d.info.env}
+BOOLEAN_FLOORS: Final = _policies(BooleanFloor)
+NUMERIC_FLOORS: Final = _policies(NumericFloor)
+CEILINGS: Final = _policies(Ceiling)
+ORDERED_FLOORS: Final = _policies(OrderedFloor)
+ZERO_UNLIMITED_FIELDS: Final = tuple(
+    p for p, pol in CEILINGS.items() if isinstance(pol, Ceiling) and pol.zero_unlimited
+)
+COMPUTED: Final[Mapping[str, Any]] = {p: d.info.computed for p, d in walk() if d.info.computed}

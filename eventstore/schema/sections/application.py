@@ -1,0 +1,49 @@
+"""The `application` section of the Parako.ID configuration.
+
+Each setting is declared once, here, with its default, its checks and its flags; every list of
+paths elsewhere (encrypted, tenant-overridable, bootstrap-only, policy) is derived from these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from eventstore.schema.declare import section, setting
+from eventstore.schema.kinds import LOCALE, ListOf, Text
+
+
+@attrs.frozen
+class Locales:
+    """Settings under `application.locales`."""
+
+    default: str = setting("en", LOCALE, tenant=True)
+    available: tuple[Any, ...] = setting(
+        ("en", "fr", "es", "pt", "de", "it", "ru", "zh", "ja", "ko"),
+        ListOf(
+            LOCALE,
+            min_items=1,
+            min_items_message="At least one locale must be available",
+            unique=True,
+        ),
+        tenant=True,
+    )
+
+
+@attrs.frozen
+class Application:
+    """Settings under `application`."""
+
+    title: str = setting(
+        "Parako.ID",
+        Text(trim=True, min_length=1, min_length_message="Application title cannot be empty"),
+        tenant=True,
+    )
+    description: str = setting(
+        "Open-source, self-hosted identity infrastructure for secure SSO, OIDC/OAuth2, MFA,"
+        " passkeys, and multi-tenant authentication.",
+        Text(trim=True, min_length=1, min_length_message="Application description cannot be empty"),
+        tenant=True,
+    )
+    locales: Locales = section(Locales)

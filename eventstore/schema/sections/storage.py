@@ -1,0 +1,55 @@
+"""The `storage` section: where the event log lives. Runtime-only, set by bootstrap variables."""
+
+from __future__ import annotations
+
+import attrs
+
+from eventstore.schema.declare import section, setting
+from eventstore.schema.kinds import Choice, Pattern, Text
+
+
+@attrs.frozen
+class MongodbStorage:
+    """Settings under `storage.mongodb`."""
+
+    uri: str | None = setting(
+        None,
+        Text(patterns=(Pattern(r"^mongodb(?:\+srv)?://", "MongoDB URI must use mongodb:// or mongodb+srv://"),)),
+        nullable=True,
+        env="STORAGE_MONGODB_URI",
+        bootstrap_only=True,
+    )
+
+
+@attrs.frozen
+class SqliteStorage:
+    """Settings under `storage.sqlite`."""
+
+    path: str = setting(
+        "./runtime/data/parako.db", Text(min_length=1), env="STORAGE_SQLITE_PATH", bootstrap_only=True
+    )
+
+
+@attrs.frozen
+class PostgresqlStorage:
+    """Settings under `storage.postgresql`."""
+
+    url: str | None = setting(
+        None,
+        Text(url=True, patterns=(Pattern(r"^postgres(?:ql)?://", "PostgreSQL URL must use postgres:// or postgresql://"),)),
+        nullable=True,
+        env="STORAGE_POSTGRESQL_URL",
+        bootstrap_only=True,
+    )
+
+
+@attrs.frozen
+class Storage:
+    """Settings under `storage`."""
+
+    adapter: str = setting(
+        "sqlite", Choice(("mongodb", "sqlite", "postgresql")), env="STORAGE_ADAPTER", bootstrap_only=True
+    )
+    mongodb: MongodbStorage = section(MongodbStorage)
+    sqlite: SqliteStorage = section(SqliteStorage)
+    postgresql: PostgresqlStorage = section(PostgresqlStorage)

@@ -1,0 +1,1 @@
+"""Contract tests every EventLog adapter must pass; each adapter module supplies a harness."""
