@@ -9,11 +9,11 @@ PACKAGES := eventstore projections adapters
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/python -m adapters.first_run
 	$(BIN)/parako-config run
 
 test: lint typecheck unit

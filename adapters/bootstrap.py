@@ -12,14 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from adapters.sources.env_files import EnvLayers
+from adapters.sources.env_files import ENVIRONMENT, EnvLayers
 from eventstore.errors import Issue, ValidationFailed
 from eventstore.resolve import Bootstrap
 from eventstore.schema.bootstrap import ProcessSettings
 from eventstore.schema.config import AppConfig
 from eventstore.schema.declare import Declared
 from eventstore.schema.kinds import INVALID, Boolean, Integer, ListOf, Sensitive
-from eventstore.schema.paths import walk
+from eventstore.schema.paths import ENV_FIELDS, walk
+from eventstore.schema.sections.storage import Storage
 from eventstore.schema.structure import structure
 from eventstore.secret import Secret
 
@@ -41,9 +42,7 @@ def _convert(name: str, raw: str, declared: Declared, where: str) -> Any:
     if isinstance(kind, Boolean):
         lowered = raw.lower()
         if lowered not in {"true", "false"}:
-            raise ValueError(
-                f'{name} must be true or false, got "{raw}"{where}'
-            )
+            raise ValueError(f'{name} must be true or false, got "{raw}"{where}')
         return lowered == "true"
     if isinstance(kind, Integer):
         if not _DECIMAL.match(raw.strip()):
@@ -79,38 +78,73 @@ def _parse(layers: EnvLayers, cls: type, issues: list[Issue]) -> dict[str, Any]:
 
 
 def read_bootstrap(layers: EnvLayers) -> Bootstrap:
-    """Parse every bootstrap variable; raise ValidationFailed naming each bad one."""
+    """Parse every bootstrap variable; raise ValidationFailed naming each bad one.
+
+    Rules that span several variables (the storage location the adapter needs, D23) are checked
+    here too, with the single-variable ones, so the operator gets every problem in one round.
+    """
     issues: list[Issue] = []
     overrides = _parse(layers, AppConfig, issues)
     process_values = _parse(layers, ProcessSettings, issues)
+    if not any(issue.path.startswith("STORAGE_") for issue in issues):
+        issues.extend(_storage_issues(overrides, layers))
+    issues.extend(_multi_tenancy_issues(overrides, layers))
     if issues:
         raise ValidationFailed(issues, "Invalid bootstrap variables")
-    process_doc: dict[str, Any] = {}
-    for path, value in process_values.items():
-        head, _, leaf = path.rpartition(".")
-        target = process_doc
-        for segment in filter(None, head.split(".")):
-            target = target.setdefault(segment, {})
-        target[leaf] = value
-    process = structure(ProcessSettings, process_doc, "Invalid bootstrap variables")
-    _check_multi_tenancy(overrides)
+    process = structure(ProcessSettings, _nested(process_values), "Invalid bootstrap variables")
     return Bootstrap(overrides=overrides, process=process, environ=layers.as_mapping())
 
 
-def _check_multi_tenancy(overrides: dict[str, Any]) -> None:
+def _nested(values: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` → ``{"a": {"b": 1}}``."""
+    doc: dict[str, Any] = {}
+    for path, value in values.items():
+        head, _, leaf = path.rpartition(".")
+        target = doc
+        for segment in filter(None, head.split(".")):
+            target = target.setdefault(segment, {})
+        target[leaf] = value
+    return doc
+
+
+def _set_in(layers: EnvLayers, name: str) -> str:
+    """`` (STORAGE_ADAPTER from runtime/.env)`` when a file set ``name``, else ``""``."""
+    if layers.get(name) is None:
+        return ""
+    source = layers.source_of(name)
+    return "" if source == ENVIRONMENT else f" ({name} from {source})"
+
+
+def _storage_issues(overrides: dict[str, Any], layers: EnvLayers) -> list[Issue]:
+    """The storage adapter needs its location before the event log can even be opened, so the
+    ``storage`` rules (``STORAGE_POSTGRESQL_URL is required when …``) are bootstrap errors."""
+    storage = {
+        p.removeprefix("storage."): v for p, v in overrides.items() if p.startswith("storage.")
+    }
+    try:
+        structure(Storage, _nested(storage))
+    except ValidationFailed as failed:
+        variables = {path: name for name, path in ENV_FIELDS.items()}
+        where = _set_in(layers, "STORAGE_ADAPTER")
+        return [
+            Issue(variables.get(f"storage.{i.path}", i.path), i.message + where)
+            for i in failed.issues
+        ]
+    return []
+
+
+def _multi_tenancy_issues(overrides: dict[str, Any], layers: EnvLayers) -> list[Issue]:
     """D23: tenants need a database that can isolate them."""
     adapter = overrides.get("storage.adapter", "sqlite")
     if overrides.get("features.multi_tenancy.enabled") and adapter == "sqlite":
-        raise ValidationFailed(
-            [
-                Issue(
-                    "MULTI_TENANCY_ENABLED",
-                    "multi-tenancy needs STORAGE_ADAPTER=postgresql or mongodb; "
-                    "SQLite does not support it",
-                )
-            ],
-            "Invalid bootstrap variables",
-        )
+        return [
+            Issue(
+                "MULTI_TENANCY_ENABLED",
+                "multi-tenancy needs STORAGE_ADAPTER=postgresql or mongodb; "
+                "SQLite does not support it" + _set_in(layers, "MULTI_TENANCY_ENABLED"),
+            )
+        ]
+    return []
 
 
 def redis_password(bootstrap: Bootstrap) -> str | None:

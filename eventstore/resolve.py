@@ -13,7 +13,7 @@ from typing import Any, Final
 import attrs
 
 from eventstore import computed
-from eventstore.docpath import deep_merge, delete_path, has_path, set_path
+from eventstore.docpath import deep_merge, delete_path, get_path, has_path, set_path
 from eventstore.schema import AppConfig, structure, unstructure
 from eventstore.schema.bootstrap import ProcessSettings
 from eventstore.schema.paths import BOOTSTRAP_ONLY_FIELDS, COMPUTED, RUNTIME_ONLY_SECTIONS
@@ -22,6 +22,9 @@ SECRET_RULES: Final = {p: r for p, r in COMPUTED.items() if isinstance(r, comput
 DERIVED_RULES: Final = {
     p: r for p, r in COMPUTED.items() if not isinstance(r, computed.GeneratedSecret)
 }
+#: Persisted, but at run time the bootstrap value (or its default) always wins over the stored
+#: one (configuration.md): a stored ``true`` must not switch multi-tenancy on behind D23's back.
+BOOTSTRAP_WINS: Final = ("features.multi_tenancy.enabled",)
 
 
 @attrs.frozen
@@ -66,7 +69,10 @@ def layered_document(
     tenant: computed.TenantRef | None = None,
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The merged JSON document before validation, and the secret paths generated for it."""
-    doc = deep_merge(default_document(), strip_unpersisted(stored or {}))
+    defaults = default_document()
+    doc = deep_merge(defaults, strip_unpersisted(stored or {}))
+    for path in BOOTSTRAP_WINS:
+        doc = set_path(doc, path, get_path(defaults, path))
     for path, value in bootstrap.overrides.items():
         doc = set_path(doc, path, value)
     process = bootstrap.process

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 
@@ -115,6 +115,8 @@ class Declared:
 
 
 _FIELDS: dict[type, tuple[Declared, ...]] = {}
+# ``attrs.Factory`` is typed as a function returning the value; the class is what isinstance needs.
+_FACTORY: Final[type] = type(attrs.Factory(list))
 
 
 def declared_fields(cls: type) -> tuple[Declared, ...]:
@@ -126,7 +128,9 @@ def declared_fields(cls: type) -> tuple[Declared, ...]:
             info: FieldInfo = f.metadata[META_KEY]
             if not info.key:
                 info = attrs.evolve(info, key=f.name)
-            default = f.default.factory() if isinstance(f.default, attrs.Factory) else f.default  # type: ignore[attr-defined]
+            default: Any = f.default
+            if isinstance(default, _FACTORY):
+                default = cast(Any, default).factory()
             items.append(Declared(f.name, info, default))
         found = _FIELDS[cls] = tuple(items)
     return found

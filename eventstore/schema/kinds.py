@@ -67,13 +67,39 @@ class _Plain:
         return value
 
 
+def _end_anchored(regex: str) -> str:
+    """Give ``$`` its JavaScript meaning (end of input): in Python it also matches before a
+    final newline, so ``"#fff\\n"`` would pass as a hex colour and ``"parako\\n"`` as a prefix."""
+    out: list[str] = []
+    escaped = in_class = False
+    for ch in regex:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "$":
+            out.append(r"\Z")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
 @attrs.frozen
 class Pattern:
     regex: str
     message: str | None = None
+    _compiled: re.Pattern[str] = attrs.field(init=False, repr=False, eq=False)
+
+    @_compiled.default
+    def _compile(self) -> re.Pattern[str]:
+        return re.compile(_end_anchored(self.regex))
 
     def matches(self, text: str) -> bool:
-        return re.search(self.regex, text) is not None
+        return self._compiled.search(text) is not None
 
     def describe(self) -> str:
         return self.message or f"Invalid string: must match pattern /{self.regex}/"

@@ -29,7 +29,9 @@ def _paths(flag: str) -> tuple[str, ...]:
 
 
 def _policies(kind: type) -> Mapping[str, Policy]:
-    return {p: d.info.policy for p, d in walk() if isinstance(d.info.policy, kind)}
+    return {
+        p: pol for p, d in walk() if (pol := d.info.policy) is not None and isinstance(pol, kind)
+    }
 
 
 SECTIONS: Final = tuple(d.info.key for d in declared_fields(AppConfig))

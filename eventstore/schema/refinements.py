@@ -44,7 +44,11 @@ _FEATURE_DEPENDENCIES = (
         "token_introspection",
         "JWT introspection requires the token introspection endpoint to be enabled",
     ),
-    ("jwt_userinfo", "userinfo_endpoint", "JWT UserInfo requires the UserInfo endpoint to be enabled"),
+    (
+        "jwt_userinfo",
+        "userinfo_endpoint",
+        "JWT UserInfo requires the UserInfo endpoint to be enabled",
+    ),
     (
         "client_registration_management",
         "dynamic_client_registration",
@@ -80,7 +84,8 @@ def _enabled_providers_have_credentials(social: SocialProviders, path: str) -> I
 def _storage_location_given(storage: Storage, path: str) -> Iterator[Issue]:
     if storage.adapter == "mongodb" and not storage.mongodb.uri:
         yield Issue(
-            join(path, "mongodb.uri"), "STORAGE_MONGODB_URI is required when STORAGE_ADAPTER=mongodb"
+            join(path, "mongodb.uri"),
+            "STORAGE_MONGODB_URI is required when STORAGE_ADAPTER=mongodb",
         )
     if storage.adapter == "postgresql" and not storage.postgresql.url:
         yield Issue(

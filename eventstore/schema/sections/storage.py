@@ -14,7 +14,13 @@ class MongodbStorage:
 
     uri: str | None = setting(
         None,
-        Text(patterns=(Pattern(r"^mongodb(?:\+srv)?://", "MongoDB URI must use mongodb:// or mongodb+srv://"),)),
+        Text(
+            patterns=(
+                Pattern(
+                    r"^mongodb(?:\+srv)?://", "MongoDB URI must use mongodb:// or mongodb+srv://"
+                ),
+            )
+        ),
         nullable=True,
         env="STORAGE_MONGODB_URI",
         bootstrap_only=True,
@@ -26,7 +32,10 @@ class SqliteStorage:
     """Settings under `storage.sqlite`."""
 
     path: str = setting(
-        "./runtime/data/parako.db", Text(min_length=1), env="STORAGE_SQLITE_PATH", bootstrap_only=True
+        "./runtime/data/parako.db",
+        Text(min_length=1),
+        env="STORAGE_SQLITE_PATH",
+        bootstrap_only=True,
     )
 
 
@@ -36,7 +45,14 @@ class PostgresqlStorage:
 
     url: str | None = setting(
         None,
-        Text(url=True, patterns=(Pattern(r"^postgres(?:ql)?://", "PostgreSQL URL must use postgres:// or postgresql://"),)),
+        Text(
+            url=True,
+            patterns=(
+                Pattern(
+                    r"^postgres(?:ql)?://", "PostgreSQL URL must use postgres:// or postgresql://"
+                ),
+            ),
+        ),
         nullable=True,
         env="STORAGE_POSTGRESQL_URL",
         bootstrap_only=True,
@@ -48,7 +64,10 @@ class Storage:
     """Settings under `storage`."""
 
     adapter: str = setting(
-        "sqlite", Choice(("mongodb", "sqlite", "postgresql")), env="STORAGE_ADAPTER", bootstrap_only=True
+        "sqlite",
+        Choice(("mongodb", "sqlite", "postgresql")),
+        env="STORAGE_ADAPTER",
+        bootstrap_only=True,
     )
     mongodb: MongodbStorage = section(MongodbStorage)
     sqlite: SqliteStorage = section(SqliteStorage)

@@ -1,0 +1,239 @@
+"""Audit trail: who changed or revealed which setting, when and why, folded from events.
+
+The event log already is the audit trail (every save is an immutable event), so this module only
+reshapes events into one entry per changed field and one per reveal (D11). Entries are masked
+when they are built, not when they are shown: a secret's value — ciphertext envelope or, from
+older events, plaintext — never reaches an :class:`AuditEntry`, so no caller can leak it by
+forgetting to mask.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, Literal
+
+import attrs
+
+from eventstore.crypto import ENVELOPE_PREFIX, mask_value
+from eventstore.events import CONFIG_CHANGED, SECRET_REVEALED, ConfigChanged, decode
+from eventstore.log import RecordedEvent
+from eventstore.schema.paths import SECRET_FIELDS
+
+EntryKind = Literal["change", "reveal"]
+
+_SECRET_PATHS: Final = frozenset(SECRET_FIELDS)
+
+
+# --- masking ----------------------------------------------------------------------------------
+
+
+def _holds_envelope(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.startswith(ENVELOPE_PREFIX)
+    if isinstance(value, list):
+        return any(_holds_envelope(item) for item in value)
+    if isinstance(value, Mapping):
+        return any(_holds_envelope(item) for item in value.values())
+    return False
+
+
+def mask_for_display(path: str, value: Any) -> Any:
+    """Return ``value`` as it may be shown for the setting at ``path`` (D11).
+
+    A secret path is masked whatever its value's type (hiding too much is the safe failure);
+    any other value is masked if it holds a ciphertext envelope, because an envelope at an
+    unexpected path means a secret we do not know about. An object is masked key by key, so a
+    section that appears or disappears as a whole still hides the secrets inside it. ``None``
+    and ``""`` stay visible so "unset" can be told from "set".
+    """
+    if path in _SECRET_PATHS:
+        return mask_value(value)
+    if isinstance(value, Mapping):
+        return {
+            key: mask_for_display(f"{path}.{key}" if path else key, item)
+            for key, item in value.items()
+        }
+    if _holds_envelope(value):
+        return mask_value(value)
+    return value
+
+
+# --- entries ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class AuditEntry:
+    """One audited fact: a field that changed, or a secret that was revealed.
+
+    ``position`` and ``index`` (the change's place within its event) order entries and make the
+    pagination cursor; ``version``/``semver``/``origin`` describe the configuration version a
+    change produced and are ``None`` for reveals, which produce no version.
+    """
+
+    kind: EntryKind
+    who: str
+    when: datetime
+    why: str
+    path: str
+    old: Any
+    new: Any
+    version: int | None
+    semver: str | None
+    origin: str | None
+    stream: str
+    position: int
+    index: int = 0
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.position, self.index)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "who": self.who,
+            "when": self.when.isoformat(),
+            "why": self.why,
+            "path": self.path,
+            "old": self.old,
+            "new": self.new,
+            "version": self.version,
+            "semver": self.semver,
+            "origin": self.origin,
+            "stream": self.stream,
+            "position": self.position,
+        }
+
+
+def entries_of(recorded: RecordedEvent) -> list[AuditEntry]:
+    """The audit entries one recorded event yields; events of other types yield none."""
+    if recorded.type not in (CONFIG_CHANGED, SECRET_REVEALED):
+        return []
+    event = decode(recorded)
+    if isinstance(event, ConfigChanged):
+        return [
+            AuditEntry(
+                kind="change",
+                who=event.actor,
+                when=event.at,
+                why=event.reason,
+                path=change.path,
+                old=mask_for_display(change.path, change.old),
+                new=mask_for_display(change.path, change.new),
+                version=recorded.version,
+                semver=event.semver,
+                origin=event.origin,
+                stream=recorded.stream,
+                position=recorded.position,
+                index=index,
+            )
+            for index, change in enumerate(event.changes)
+        ]
+    return [
+        AuditEntry(
+            kind="reveal",
+            who=event.actor,
+            when=event.at,
+            why=event.reason,
+            path=event.path,
+            old=None,
+            new=None,
+            version=None,
+            semver=None,
+            origin=None,
+            stream=recorded.stream,
+            position=recorded.position,
+        )
+    ]
+
+
+def _check_aware(name: str, moment: datetime | None) -> None:
+    if moment is not None and moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware: event times are")
+
+
+def path_matches(path: str, prefix: str) -> bool:
+    """Prefix match on whole segments: ``branding`` covers ``branding.x``, not ``brandingX``."""
+    return path == prefix or path.startswith(prefix + ".")
+
+
+def audit_entries(
+    recorded_events: Iterable[RecordedEvent],
+    *,
+    path_prefix: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AuditEntry]:
+    """Audit entries in log order (oldest first), filtered.
+
+    ``since`` is inclusive and ``until`` exclusive, so consecutive windows neither overlap nor
+    leave a gap. Both must be timezone-aware, as comparing with a naive time would be ambiguous.
+    """
+    _check_aware("since", since)
+    _check_aware("until", until)
+
+    def keep(entry: AuditEntry) -> bool:
+        return (
+            (path_prefix is None or path_matches(entry.path, path_prefix))
+            and (actor is None or entry.who == actor)
+            and (since is None or entry.when >= since)
+            and (until is None or entry.when < until)
+        )
+
+    def all_entries() -> Iterator[AuditEntry]:
+        for recorded in recorded_events:
+            yield from entries_of(recorded)
+
+    return [entry for entry in all_entries() if keep(entry)]
+
+
+# --- pagination -------------------------------------------------------------------------------
+
+
+class InvalidCursorError(ValueError):
+    """A cursor this module did not make (or that was altered); the client should restart."""
+
+
+def encode_cursor(key: tuple[int, int]) -> str:
+    """Opaque to clients, so the ordering key can change without breaking the API's shape."""
+    raw = json.dumps({"p": key[0], "i": key[1]}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        body = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise InvalidCursorError("invalid cursor") from None
+    if not isinstance(body, dict) or set(body) != {"p", "i"}:
+        raise InvalidCursorError("invalid cursor")
+    position, index = body["p"], body["i"]
+    for part in (position, index):
+        if isinstance(part, bool) or not isinstance(part, int) or part < 0:
+            raise InvalidCursorError("invalid cursor")
+    return (position, index)
+
+
+def page(
+    entries: Sequence[AuditEntry], cursor: str | None, limit: int
+) -> tuple[list[AuditEntry], str | None]:
+    """One page of ``entries`` in log order, starting after ``cursor``.
+
+    The cursor names the last entry returned rather than an offset, so entries appended between
+    two requests neither repeat nor push an entry out of the next page. ``next_cursor`` is
+    ``None`` on the last page.
+    """
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
+    ordered = sorted(entries, key=lambda entry: entry.key)
+    after = decode_cursor(cursor) if cursor is not None else None
+    remaining = ordered if after is None else [e for e in ordered if e.key > after]
+    items = remaining[:limit]
+    next_cursor = encode_cursor(items[-1].key) if len(remaining) > limit else None
+    return items, next_cursor

@@ -1,0 +1,132 @@
+"""Version history of a configuration stream, folded from its ``ConfigChanged`` events.
+
+The documentation's "last 10 versions" is only a view (D13): the log keeps every version, so the
+history is rebuilt from events rather than stored, and :meth:`HistoryView.latest` merely limits
+what is shown. Each entry carries the metadata D15 requires of every version, plus the paths it
+touched, so a history listing never needs the documents themselves (and so never sees a secret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from eventstore.events import CONFIG_CHANGED, ConfigChanged, decode
+from eventstore.log import RecordedEvent
+from eventstore.state import PLATFORM_STREAM
+
+DEFAULT_LATEST: Final = 10
+"""How many versions the admin history shows by default, as the documentation describes."""
+
+
+@attrs.frozen
+class VersionInfo:
+    """One stored version as the history lists it.
+
+    ``version`` is the semver shown to people; ``stream_version`` is the optimistic lock counter
+    (``_version``, D12) a client sends back to save, so both are kept.
+    """
+
+    version: str
+    stream_version: int
+    last_modified_by: str
+    change_reason: str
+    tags: tuple[str, ...]
+    environment: str
+    timestamp: datetime
+    origin: str
+    restored_from: str | None
+    changed_paths: tuple[str, ...]
+
+    @classmethod
+    def from_event(cls, event: ConfigChanged, stream_version: int) -> VersionInfo:
+        return cls(
+            version=event.semver,
+            stream_version=stream_version,
+            last_modified_by=event.actor,
+            change_reason=event.reason,
+            tags=event.tags,
+            environment=event.environment,
+            timestamp=event.at,
+            origin=event.origin,
+            restored_from=event.restored_from,
+            changed_paths=tuple(change.path for change in event.changes),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The key names of the reference's stored version, so existing clients keep working."""
+        return {
+            "version": self.version,
+            "_version": self.stream_version,
+            "last_modified_by": self.last_modified_by,
+            "change_reason": self.change_reason,
+            "tags": list(self.tags),
+            "environment": self.environment,
+            "timestamp": self.timestamp.isoformat(),
+            "origin": self.origin,
+            "restored_from": self.restored_from,
+            "changed_paths": list(self.changed_paths),
+        }
+
+
+class HistoryView:
+    """Incrementally folded history of one stream.
+
+    Events of other streams and other types are ignored, so the view can be fed straight from
+    ``read_all``. A version it has already seen is skipped, because catching up after a missed
+    notification may deliver an event twice and the history must not list a version twice.
+    """
+
+    def __init__(self, stream: str = PLATFORM_STREAM) -> None:
+        self._stream = stream
+        self._versions: list[VersionInfo] = []
+
+    @property
+    def stream(self) -> str:
+        return self._stream
+
+    @property
+    def stream_version(self) -> int:
+        """The last version folded in (0 before any), for a reader to resume from."""
+        return self._versions[-1].stream_version if self._versions else 0
+
+    def apply(self, recorded: RecordedEvent) -> VersionInfo | None:
+        """Fold one recorded event; return the new entry, or ``None`` if it was not one."""
+        if recorded.stream != self._stream or recorded.type != CONFIG_CHANGED:
+            return None
+        if recorded.version <= self.stream_version:
+            return None
+        event = decode(recorded)
+        if not isinstance(event, ConfigChanged):  # unreachable: the type was checked above
+            return None
+        info = VersionInfo.from_event(event, recorded.version)
+        self._versions.append(info)
+        return info
+
+    def latest(self, n: int = DEFAULT_LATEST) -> list[VersionInfo]:
+        """The ``n`` newest versions, newest first."""
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        if n == 0:
+            return []
+        return self._versions[: -n - 1 : -1]
+
+    def all(self) -> list[VersionInfo]:
+        """Every version, newest first: older versions stay readable (D13)."""
+        return self._versions[::-1]
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+
+def history_from(
+    recorded_events: Iterable[RecordedEvent], *, stream: str = PLATFORM_STREAM
+) -> list[VersionInfo]:
+    """Every version of ``stream`` found in ``recorded_events``, newest first."""
+    view = HistoryView(stream)
+    for recorded in recorded_events:
+        view.apply(recorded)
+    return view.all()
