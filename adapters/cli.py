@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar
 import click
 
 from adapters.service import ConfigService
+from adapters.sources.jsonc import JsoncError
 from eventstore.commands import Author
 from eventstore.docpath import get_path
 from eventstore.errors import ConfigError, ValidationFailed, VersionConflict
@@ -61,7 +62,7 @@ def command(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]
 def guarded(make: Callable[[], Awaitable[None]]) -> None:
     try:
         asyncio.run(make())  # type: ignore[arg-type]
-    except ValidationFailed as exc:
+    except (ValidationFailed, JsoncError) as exc:
         _fail(EXIT_INVALID, str(exc))
     except VersionConflict as exc:
         _fail(EXIT_CONFLICT, str(exc))
@@ -214,7 +215,7 @@ async def diff(service: ConfigService, old: str, new: str, as_json: bool) -> Non
         _emit({"changes": [c.to_json() for c in changes], "impact": impact.to_json()}, True)
         return
     for c in changes:
-        click.echo(f"{c.change_type:>8} {c.field}: {c.old_value!r} -> {c.new_value!r}")
+        click.echo(f"{c.change_type:>8} {c.path}: {c.old!r} -> {c.new!r}")
     for warning in impact.warnings:
         click.echo(f"warning: {warning}")
 

@@ -297,8 +297,10 @@ async def check_key(log: EventLog, keyring: Keyring) -> None:
     if recorded is None:
         if await log.head_position() == 0:
             await log.write_meta(KEY_ID_META, keyring.current_id.encode(), only_if_absent=True)
-            return
-        raise ConfigError("the store has events but no key fingerprint; refusing to guess")
+        # re-read: another process starting at the same time may have written it first
+        recorded = await log.read_meta(KEY_ID_META)
+        if recorded is None:
+            raise ConfigError("the store has events but no key fingerprint; refusing to guess")
     if recorded.decode() not in keyring.ids:
         raise ConfigError(
             f"ENCRYPTION_KEY does not match this store: it was created with key "

@@ -134,7 +134,7 @@ class SqliteEventLog:
         # isolation_level=None: the driver must not open transactions behind our back.
         connection = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
         try:
-            await connection.execute("PRAGMA journal_mode = WAL")
+            await _enable_wal(connection, path, busy_timeout)
             await connection.execute("PRAGMA synchronous = FULL")
             await _migrate(connection, path)
         except BaseException:
@@ -266,6 +266,31 @@ class SqliteEventLog:
             "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", (stream,)
         )
         return int(next(iter(rows))[0])
+
+
+async def _enable_wal(connection: aiosqlite.Connection, path: Path, patience: float) -> None:
+    """Switch the file to WAL, retrying while another opener holds it.
+
+    Switching a fresh file needs an exclusive lock and SQLite does not run the busy handler for
+    it, so processes starting together on a new file would otherwise fail at random.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    delay = 0.001
+    while True:
+        try:
+            rows = await connection.execute_fetchall("PRAGMA journal_mode = WAL")
+            mode = str(next(iter(rows))[0])
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            mode = "busy"
+        if mode == "wal":
+            return
+        if loop.time() >= deadline:
+            raise ConfigError(f"{path}: SQLite could not switch to WAL journaling (got {mode}).")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 async def _migrate(connection: aiosqlite.Connection, path: Path) -> None:

@@ -117,7 +117,10 @@ class ConfigCommands:
                 return None
             initial = strip_unpersisted(default_document())
             author = Author("system", "Initial configuration")
-            return await self._append_candidate(state, initial, author, origin="initial")
+            try:
+                return await self._append_candidate(state, initial, author, origin="initial")
+            except WrongExpectedVersion:
+                return None  # another process made 1.0.0 meanwhile
 
     async def save(
         self, partial: Mapping[str, Any], author: Author, expected_version: int | None = None
@@ -175,8 +178,8 @@ class ConfigCommands:
             try:
                 await self._log.append(AUDIT_STREAM, version, [events.encode(event)])
                 return
-            except WrongExpectedVersion as exc:
-                version = exc.actual
+            except WrongExpectedVersion:
+                version = await self._log.stream_version(AUDIT_STREAM)
         raise ConfigError("could not record the reveal: the audit stream is too busy")
 
     # --- the shared write path ---------------------------------------------------------------

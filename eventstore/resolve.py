@@ -14,6 +14,7 @@ import attrs
 
 from eventstore import computed
 from eventstore.docpath import deep_merge, delete_path, get_path, has_path, set_path
+from eventstore.errors import ValidationFailed
 from eventstore.schema import AppConfig, structure, unstructure
 from eventstore.schema.bootstrap import ProcessSettings
 from eventstore.schema.paths import BOOTSTRAP_ONLY_FIELDS, COMPUTED, RUNTIME_ONLY_SECTIONS
@@ -108,4 +109,28 @@ def resolve(
 ) -> AppConfig:
     """The validated runtime config; raises ValidationFailed listing every problem."""
     doc, _ = layered_document(stored, bootstrap, tenant)
-    return structure(AppConfig, doc)
+    try:
+        return structure(AppConfig, doc)
+    except ValidationFailed as failed:
+        raise _without_echoes(failed, doc, tenant) from None
+
+
+#: The settings derived URLs are built from.
+DERIVATION_INPUTS: Final = frozenset({"deployment.url", "oidc.path"})
+
+
+def _without_echoes(
+    failed: ValidationFailed, doc: Mapping[str, Any], tenant: computed.TenantRef | None
+) -> ValidationFailed:
+    """Drop the issues a bad ``deployment.url`` or ``oidc.path`` causes in the URLs derived from
+    it: one typo would otherwise come back as a dozen errors on fields the user never set."""
+    if not any(issue.path in DERIVATION_INPUTS for issue in failed.issues):
+        return failed
+    base = computed.DerivationContext.from_document(doc, tenant).base_url
+
+    def is_echo(path: str) -> bool:
+        value = get_path(doc, path, None)
+        return path in DERIVED_RULES and isinstance(value, str) and value.startswith(base)
+
+    kept = [issue for issue in failed.issues if not (base and is_echo(issue.path))]
+    return ValidationFailed(kept, failed.heading)

@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks for parako-config (run with ``python -m bench``)."""

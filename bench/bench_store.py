@@ -1,0 +1,302 @@
+"""Benchmarks: append throughput, replay, cold start, hot read; printed side by side.
+
+Everything runs in temporary directories; nothing is written anywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import timeit
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiosqlite
+
+from adapters.service import ConfigService
+from adapters.sqlite_log import SqliteEventLog
+from eventstore.commands import Author
+from eventstore.events import ConfigChanged, FieldChange, decode, encode
+from eventstore.hashchain import HashChain
+from eventstore.log import NewEvent
+
+APPEND_N = 2000
+REPLAY_N = 100_000
+REPLAY_BATCH = 1000
+REPLAY_PAGE = 10_000
+COLD_SHORT = 10
+COLD_LONG = 500
+COLD_REPEATS = 5
+HOT_ITERATIONS = 1_000_000
+KEY_HEX = "ab" * 32
+
+Row = tuple[str, str, str, str]  # benchmark, measurement, value, target/status
+
+
+def _payload(i: int) -> bytes:
+    return json.dumps({"i": i, "path": "branding.companyName", "value": f"Acme {i}"}).encode()
+
+
+# --- 1. append throughput ----------------------------------------------------------------------
+# Each contender gets its own file; they are run in interleaved rounds (order rotating each round)
+# because on a VM disk the first few seconds of fsyncs are much faster than the rest, which would
+# otherwise favour whichever contender runs first.
+
+Appender = Callable[[int], Any]
+APPEND_ROUNDS = 8
+
+
+async def _ours(directory: Path) -> tuple[Appender, Callable[[], Any], str]:
+    log = await SqliteEventLog.open(directory / "ours.db", HashChain(bytes(32)))
+
+    async def append(i: int) -> None:
+        await log.append("bench", i, [NewEvent("Bench", _payload(i))])
+
+    return append, log.close, ""
+
+
+async def _raw(directory: Path) -> tuple[Appender, Callable[[], Any], str]:
+    db = await aiosqlite.connect(directory / "raw.db", isolation_level=None)
+    await db.execute("PRAGMA journal_mode = WAL")
+    await db.execute("PRAGMA synchronous = FULL")
+    await db.execute(
+        "CREATE TABLE events (position INTEGER PRIMARY KEY, stream TEXT NOT NULL,"
+        " version INTEGER NOT NULL, type TEXT NOT NULL, data BLOB NOT NULL,"
+        " recorded_at INTEGER NOT NULL, UNIQUE (stream, version))"
+    )
+
+    async def append(i: int) -> None:
+        await db.execute("BEGIN IMMEDIATE")
+        await db.execute(
+            "INSERT INTO events (stream, version, type, data, recorded_at) VALUES (?, ?, ?, ?, ?)",
+            ("bench", i + 1, "Bench", _payload(i), time.time_ns() // 1000),
+        )
+        await db.execute("COMMIT")
+
+    return append, db.close, ""
+
+
+async def _eventsourcing(directory: Path) -> tuple[Appender, Callable[[], Any], str]:
+    from eventsourcing.persistence import StoredEvent
+    from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore
+
+    datastore = SQLiteDatastore(str(directory / "es.db"), lock_timeout=5)
+    recorder = SQLiteAggregateRecorder(datastore)
+    recorder.create_table()
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        journal = str(cursor.fetchone()[0])
+        cursor.execute("PRAGMA synchronous")
+        synchronous = int(cursor.fetchone()[0])
+    note = f"journal={journal} synchronous={synchronous} (library defaults; 2=FULL)"
+    originator = uuid.uuid4()
+
+    async def append(i: int) -> None:  # synchronous library, called inline on purpose
+        recorder.insert_events([StoredEvent(originator, i + 1, "bench:Bench", _payload(i))])
+
+    async def close() -> None:
+        datastore.close()
+
+    return append, close, note
+
+
+async def _append_all(directory: Path, n: int) -> tuple[dict[str, float], str]:
+    contenders = {"ours": _ours, "raw": _raw, "eventsourcing": _eventsourcing}
+    opened = {name: await factory(directory) for name, factory in contenders.items()}
+    elapsed = dict.fromkeys(opened, 0.0)
+    names = list(opened)
+    per_round = n // APPEND_ROUNDS
+    try:
+        for round_ in range(APPEND_ROUNDS):
+            order = names[round_ % 3 :] + names[: round_ % 3]
+            for name in order:
+                append = opened[name][0]
+                start = time.perf_counter()
+                for i in range(round_ * per_round, (round_ + 1) * per_round):
+                    await append(i)
+                elapsed[name] += time.perf_counter() - start
+    finally:
+        for _, close, _ in opened.values():
+            await close()
+    done = per_round * APPEND_ROUNDS
+    return {name: done / t for name, t in elapsed.items()}, opened["eventsourcing"][2]
+
+
+# --- 2. replay ---------------------------------------------------------------------------------
+
+
+def _change_event(i: int) -> NewEvent:
+    return encode(
+        ConfigChanged(
+            changes=(FieldChange("branding.companyName", f"Acme {i}", f"Acme {i + 1}"),),
+            semver=f"1.0.{i}",
+            actor="bench",
+            reason="",
+            tags=("main",),
+            environment="development",
+            at=datetime(2024, 1, 1, tzinfo=UTC),
+        )
+    )
+
+
+async def _replay(directory: Path, n: int) -> tuple[float, float, float, float]:
+    log = await SqliteEventLog.open(directory / "replay.db", HashChain(bytes(32)))
+    try:
+        start = time.perf_counter()
+        for base in range(0, n, REPLAY_BATCH):
+            batch = [_change_event(i) for i in range(base, min(base + REPLAY_BATCH, n))]
+            await log.append("bench", base, batch)
+        build = time.perf_counter() - start
+        position = count = 0
+        reading = decoding = 0.0
+        while True:
+            start = time.perf_counter()
+            page = await log.read_all(position, REPLAY_PAGE)
+            reading += time.perf_counter() - start
+            if not page:
+                break
+            start = time.perf_counter()
+            for recorded in page:
+                decode(recorded)
+            decoding += time.perf_counter() - start
+            count += len(page)
+            position = page[-1].position
+        assert count == n, count
+        return count / (reading + decoding), build, count / reading, count / decoding
+    finally:
+        await log.close()
+
+
+# --- 3. cold start -----------------------------------------------------------------------------
+
+_ENVIRON = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": KEY_HEX}
+
+
+async def _build_history(root: Path, saves: int) -> int:
+    service = await ConfigService.open(root, _ENVIRON)
+    try:
+        author = Author("bench", "benchmark")
+        while service.version < saves:
+            await service.save({"branding": {"companyName": f"Acme {service.version}"}}, author)
+        return service.version
+    finally:
+        await service.close()
+
+
+async def _cold_open(root: Path) -> float:
+    times = []
+    for _ in range(COLD_REPEATS):
+        start = time.perf_counter()
+        service = await ConfigService.open(root, _ENVIRON)
+        times.append(time.perf_counter() - start)
+        await service.close()
+    return statistics.median(times)
+
+
+# --- 4. hot read -------------------------------------------------------------------------------
+
+
+def _hot_read(service: ConfigService) -> tuple[float, float]:
+    plain = SimpleNamespace(config=SimpleNamespace(branding=SimpleNamespace(company_name="Acme")))
+    ours = min(
+        timeit.repeat(lambda: service.config.branding.company_name, number=HOT_ITERATIONS, repeat=3)
+    )
+    base = min(
+        timeit.repeat(lambda: plain.config.branding.company_name, number=HOT_ITERATIONS, repeat=3)
+    )
+    return ours, base
+
+
+# --- driver ------------------------------------------------------------------------------------
+
+
+def _status(ok: bool, target: str) -> str:
+    return f"{'PASS' if ok else 'MISS'} ({target})"
+
+
+async def _run(tmp: Path, rows: list[Row], notes: list[str]) -> None:
+    for sub in ("append", "replay", "short", "long"):
+        (tmp / sub).mkdir()
+
+    rates, es_note = await _append_all(tmp / "append", APPEND_N)
+    ours, raw, es = rates["ours"], rates["raw"], rates["eventsourcing"]
+    notes.append(f"eventsourcing SQLiteAggregateRecorder: {es_note}")
+    name = f"1. append, 1 event/txn, N={APPEND_N} each"
+    rows += [
+        (name, "ours SqliteEventLog", f"{ours:,.0f} ev/s", ""),
+        (name, "raw aiosqlite WAL/FULL", f"{raw:,.0f} ev/s", ""),
+        (name, "eventsourcing sqlite", f"{es:,.0f} ev/s", ""),
+        (name, "ours / raw", f"{ours / raw:.2f}", _status(ours / raw >= 0.67, ">= 0.67")),
+        (name, "ours / eventsourcing", f"{ours / es:.2f}", _status(ours >= es, ">= 1.00")),
+    ]
+
+    rate, build, read_rate, decode_rate = await _replay(tmp / "replay", REPLAY_N)
+    name = f"2. replay {REPLAY_N:,} ConfigChanged"
+    rows += [
+        (name, f"build ({REPLAY_BATCH}/append)", f"{build:.1f} s", ""),
+        (name, "  of which read_all alone", f"{read_rate:,.0f} ev/s", ""),
+        (name, "  of which decode alone", f"{decode_rate:,.0f} ev/s", ""),
+        (
+            name,
+            f"read_all pages of {REPLAY_PAGE:,} + decode",
+            f"{rate:,.0f} ev/s",
+            _status(rate >= 100_000, ">= 100,000/s"),
+        ),
+    ]
+
+    short_v = await _build_history(tmp / "short", COLD_SHORT)
+    long_v = await _build_history(tmp / "long", COLD_LONG)
+    short_t = await _cold_open(tmp / "short")
+    long_t = await _cold_open(tmp / "long")
+    name = "3. cold start ConfigService.open"
+    ratio = long_t / short_t
+    rows += [
+        (name, f"{short_v} versions (median of {COLD_REPEATS})", f"{short_t * 1000:.1f} ms", ""),
+        (name, f"{long_v} versions (median of {COLD_REPEATS})", f"{long_t * 1000:.1f} ms", ""),
+        (name, f"{long_v} / {short_v}", f"{ratio:.2f}", _status(ratio <= 1.5, "<= 1.5, ~flat")),
+    ]
+
+    service = await ConfigService.open(tmp / "short", _ENVIRON)
+    try:
+        hot, base = _hot_read(service)
+    finally:
+        await service.close()
+    name = f"4. hot read, timeit {HOT_ITERATIONS:,}"
+    per = 1e9 / HOT_ITERATIONS
+    rows += [
+        (name, "service.config.branding.company_name", f"{hot * per:.1f} ns/read", ""),
+        (name, "plain ns.config.branding.company_name", f"{base * per:.1f} ns/read", ""),
+        (name, "ours / plain", f"{hot / base:.2f}", _status(hot / base <= 2.0, "<= 2.0")),
+    ]
+
+
+def _table(rows: list[Row]) -> str:
+    header: Row = ("benchmark", "measurement", "value", "target")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(header, widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main(argv: list[str] | None = None, out: Callable[[str], Any] = print) -> None:
+    del argv
+    rows: list[Row] = []
+    notes: list[str] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="parako-bench-") as tmp:
+        asyncio.run(_run(Path(tmp), rows, notes))
+    out(f"parako-config bench — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    out(_table(rows))
+    for note in notes:
+        out(f"note: {note}")
+    out(f"total {time.perf_counter() - started:.0f} s")
