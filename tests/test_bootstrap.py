@@ -182,7 +182,8 @@ def test_empty_deployment_url_is_an_error_not_unset(project: Path) -> None:
 
 def test_unknown_environment_is_rejected(project: Path) -> None:
     assert failures(project, {"DEPLOYMENT_ENVIRONMENT": "prod"}) == [
-        'DEPLOYMENT_ENVIRONMENT: Invalid option: expected one of "development"|"staging"|"production"'
+        "DEPLOYMENT_ENVIRONMENT: Invalid option: expected one of "
+        '"development"|"staging"|"production"'
     ]
 
 

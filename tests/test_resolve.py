@@ -12,7 +12,7 @@ from adapters.sources.env_files import read_env
 from eventstore.computed import MissingSecretError
 from eventstore.errors import ValidationFailed
 from eventstore.resolve import Bootstrap, layered_document, resolve, strip_unpersisted
-from eventstore.schema import unstructure
+from eventstore.schema import AppConfig, unstructure
 from eventstore.secret import MASK, Secret
 
 HEX128 = re.compile(r"\A[0-9a-f]{128}\Z")
@@ -22,6 +22,17 @@ URL = "https://auth.example.com:8443"
 
 def from_env(root: Path, **environ: str) -> Bootstrap:
     return read_bootstrap(read_env(root, environ))
+
+
+def plain(secret: Secret | None) -> str:
+    assert isinstance(secret, Secret)
+    return secret.reveal()
+
+
+def cookie_secrets(config: AppConfig) -> list[str]:
+    values = config.security.secrets.cookie_secrets
+    assert values is not None
+    return [plain(v) for v in values]
 
 
 def test_issuer_is_deployment_url_plus_oidc_path_by_default() -> None:
@@ -162,7 +173,7 @@ def test_default_storage_sections() -> None:
 
 
 def test_generated_secrets_in_development() -> None:
-    doc, generated = layered_document(None, Bootstrap())
+    _, generated = layered_document(None, Bootstrap())
     assert set(generated) == {
         "security.secrets.jwt_secret",
         "security.secrets.cookie_secrets",
@@ -172,21 +183,20 @@ def test_generated_secrets_in_development() -> None:
     config = resolve(None, Bootstrap())
     secrets = config.security.secrets
     assert isinstance(secrets.jwt_secret, Secret)
-    assert HEX128.match(secrets.jwt_secret.reveal())
-    assert secrets.hmac_secret is not None
-    assert HEX128.match(secrets.hmac_secret.reveal())
-    first, second = secrets.cookie_secrets
-    assert HEX128.match(first.reveal())
-    assert HEX128.match(second.reveal())
+    assert HEX128.match(plain(secrets.jwt_secret))
+    assert HEX128.match(plain(secrets.hmac_secret))
+    first, second = cookie_secrets(config)
+    assert HEX128.match(first)
+    assert HEX128.match(second)
     assert first != second
-    assert HEX64.match(config.oidc.secrets.pairwise_salt.reveal())
+    assert HEX64.match(plain(config.oidc.secrets.pairwise_salt))
 
 
 def test_stored_and_environment_secrets_are_not_regenerated(project: Path) -> None:
     stored = {"security": {"secrets": {"jwt_secret": "s" * 40}}}
     config = resolve(stored, from_env(project, COOKIE_SECRET_1="a" * 32, COOKIE_SECRET_2="b" * 32))
-    assert config.security.secrets.jwt_secret.reveal() == "s" * 40
-    assert [s.reveal() for s in config.security.secrets.cookie_secrets] == ["a" * 32, "b" * 32]
+    assert plain(config.security.secrets.jwt_secret) == "s" * 40
+    assert cookie_secrets(config) == ["a" * 32, "b" * 32]
 
 
 def test_empty_stored_secret_is_not_regenerated_but_rejected() -> None:
@@ -225,8 +235,8 @@ def test_production_with_secrets_from_the_env_file_starts(project: Path) -> None
     )
     config = resolve(None, from_env(project))
     assert config.deployment.environment == "production"
-    assert config.security.secrets.jwt_secret.reveal() == "j" * 64
-    assert config.oidc.secrets.pairwise_salt.reveal() == "p" * 32
+    assert plain(config.security.secrets.jwt_secret) == "j" * 64
+    assert plain(config.oidc.secrets.pairwise_salt) == "p" * 32
 
 
 def test_staging_also_refuses_to_generate(project: Path) -> None:
@@ -243,7 +253,7 @@ def test_runtime_config_secrets_are_masked_in_repr() -> None:
     assert str(secret) == MASK
     text = repr(config)
     assert "plain-jwt-secret" not in text
-    assert config.oidc.secrets.pairwise_salt.reveal() not in text
+    assert plain(config.oidc.secrets.pairwise_salt) not in text
     assert unstructure(config)["security"]["secrets"]["jwt_secret"] == MASK
 
 

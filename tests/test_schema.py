@@ -387,7 +387,6 @@ EMPTY_SECRET = "Secret is an empty string; delete the field to regenerate it"
 @pytest.mark.parametrize("path", [JWT, HMAC, SALT])
 def test_empty_string_secret_says_to_delete_the_field(valid_doc: Doc, path: str) -> None:
     assert issues_of(set_path(valid_doc, path, "")) == [(path, EMPTY_SECRET)]
-    assert "delete the field" in EMPTY_SECRET
 
 
 def test_missing_deployment_url_takes_the_documented_default(valid_doc: Doc) -> None:
@@ -464,7 +463,6 @@ def test_secrets_are_masked_unless_revealed(valid_doc: Doc) -> None:
 # --------------------------------------------------------------------------------------------
 # Round trip (Hypothesis)
 
-SAFE_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 URLS = st.sampled_from(["https://example.com", "http://localhost:9007/x", "https://a.b:8443/p?q=1"])
 
 
@@ -509,7 +507,8 @@ def values_for(kind: Kind | None, default: Any) -> st.SearchStrategy[Any]:
         low = kind.min_length or 0
         padding = st.sampled_from(["", " ", "\t"]) if kind.trim else st.just("")
         core = st.text(
-            st.characters(codec="utf-8", exclude_categories=("Cs", "Zs", "Cc")),
+            # no surrogates (not UTF-8), no spaces or controls (kept apart from the padding)
+            st.characters(codec="utf-8", exclude_categories=["Cs", "Zs", "Cc"]),
             min_size=low,
             max_size=max(low, kind.max_length or low + 12),
         )

@@ -357,7 +357,7 @@ async def test_a_saved_secret_is_never_stored_or_logged_in_clear(
     assert files_holding_the_secret() == []
     await service.close()
     logging.shutdown()
-    assert (tmp_path / "logs").is_dir()
+    assert (tmp_path / "logs" / "parako-config.log").stat().st_size > 0  # trace: SQL and all
     assert files_holding_the_secret() == []
 
     reopened = await ConfigService.open(tmp_path, ENVIRON)
