@@ -24,7 +24,7 @@ from eventstore.errors import ConfigError, ValidationFailed, VersionConflict
 from eventstore.events import canonical_json
 from eventstore.hashchain import HashChain
 from eventstore.log import NewEvent
-from eventstore.secret import MASK
+from eventstore.secret import MASK, Secret
 from eventstore.state import AUDIT_STREAM, PLATFORM_STREAM
 from projections.history import history_from
 
@@ -39,6 +39,16 @@ SMTP_PASSWORD = "Sm7p-Pl41ntext-Zebra-Quokka-4471"
 
 def db_path(root: Path) -> Path:
     return root / "runtime" / "data" / "parako.db"
+
+
+def plain(secret: Secret | None) -> str:
+    assert secret is not None
+    return secret.reveal()
+
+
+def plain_list(secrets: tuple[Secret, ...] | None) -> list[str]:
+    assert secrets is not None
+    return [s.reveal() for s in secrets]
 
 
 def company(service: ConfigService) -> str:
@@ -98,8 +108,8 @@ async def test_first_start_makes_1_0_0_with_generated_secrets_that_persist(
         ("1.0.0", 1, "system")
     ]
     secrets = first.config.security.secrets
-    jwt, hmac_secret = secrets.jwt_secret.reveal(), secrets.hmac_secret.reveal()
-    cookies = [c.reveal() for c in secrets.cookie_secrets]
+    jwt, hmac_secret = plain(secrets.jwt_secret), plain(secrets.hmac_secret)
+    cookies = plain_list(secrets.cookie_secrets)
     assert HEX_128.fullmatch(jwt)
     assert HEX_128.fullmatch(hmac_secret)
     assert len(cookies) == 2
@@ -111,9 +121,9 @@ async def test_first_start_makes_1_0_0_with_generated_secrets_that_persist(
     opened.append(again)
     assert again.version == 1
     reopened = again.config.security.secrets
-    assert reopened.jwt_secret.reveal() == jwt
-    assert reopened.hmac_secret.reveal() == hmac_secret
-    assert [c.reveal() for c in reopened.cookie_secrets] == cookies
+    assert plain(reopened.jwt_secret) == jwt
+    assert plain(reopened.hmac_secret) == hmac_secret
+    assert plain_list(reopened.cookie_secrets) == cookies
 
 
 # --- save --------------------------------------------------------------------------------------
@@ -216,7 +226,7 @@ async def test_restore_of_a_version_beyond_the_last_ten(store: ConfigService) ->
 
 async def test_import_of_an_export_keeps_masked_secrets(store: ConfigService) -> None:
     await store.save({"integrations": {"email": {"smtp_password": SMTP_PASSWORD}}}, ALICE)
-    jwt = store.config.security.secrets.jwt_secret.reveal()
+    jwt = plain(store.config.security.secrets.jwt_secret)
     exported = await store.export()
     assert exported["security"]["secrets"]["jwt_secret"] == MASK
     assert exported["integrations"]["email"]["smtp_password"] == MASK
@@ -225,7 +235,7 @@ async def test_import_of_an_export_keeps_masked_secrets(store: ConfigService) ->
     result = await store.import_document(exported, Author("carol", "restore backup"))
     assert [c.path for c in result.changes] == ["branding.companyName"]
     assert company(store) == "Imported Inc"
-    assert store.config.security.secrets.jwt_secret.reveal() == jwt
+    assert plain(store.config.security.secrets.jwt_secret) == jwt
     assert store.config.integrations.email.smtp_password.reveal() == SMTP_PASSWORD
     newest = (await history(store))[0]
     assert (newest["origin"], newest["last_modified_by"]) == ("import", "carol")
