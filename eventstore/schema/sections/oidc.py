@@ -6,7 +6,7 @@ paths elsewhere (encrypted, tenant-overridable, bootstrap-only, policy) is deriv
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -24,6 +24,69 @@ from eventstore.schema.kinds import (
 )
 from eventstore.schema.policy import CEILING
 from eventstore.secret import Secret
+
+# The JOSE algorithm families the JWA lists choose from.
+ASYMMETRIC_SIGNING_ALGS: Final = ListOf(
+    Choice(
+        (
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "PS384",
+            "PS512",
+            "ES256",
+            "ES384",
+            "ES512",
+            "Ed25519",
+            "EdDSA",
+        )
+    )
+)
+KEY_MANAGEMENT_ALGS: Final = ListOf(
+    Choice(
+        (
+            "RSA-OAEP",
+            "RSA-OAEP-256",
+            "RSA-OAEP-384",
+            "RSA-OAEP-512",
+            "ECDH-ES",
+            "ECDH-ES+A128KW",
+            "ECDH-ES+A192KW",
+            "ECDH-ES+A256KW",
+            "A128KW",
+            "A192KW",
+            "A256KW",
+            "A128GCMKW",
+            "A192GCMKW",
+            "A256GCMKW",
+            "dir",
+        )
+    )
+)
+CONTENT_ENCRYPTION_ALGS: Final = ListOf(
+    Choice(("A128CBC-HS256", "A128GCM", "A192CBC-HS384", "A192GCM", "A256CBC-HS512", "A256GCM"))
+)
+SIGNING_ALGS: Final = ListOf(
+    Choice(
+        (
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "PS384",
+            "PS512",
+            "ES256",
+            "ES384",
+            "ES512",
+            "Ed25519",
+            "EdDSA",
+            "HS256",
+            "HS384",
+            "HS512",
+        )
+    )
+)
 
 
 @attrs.frozen
@@ -213,341 +276,75 @@ class Jwa:
 
     attest_signing_alg_values: tuple[Any, ...] = setting(
         ("ES256", "Ed25519", "EdDSA"),
-        ListOf(
-            Choice(
-                (
-                    "RS256",
-                    "RS384",
-                    "RS512",
-                    "PS256",
-                    "PS384",
-                    "PS512",
-                    "ES256",
-                    "ES384",
-                    "ES512",
-                    "Ed25519",
-                    "EdDSA",
-                )
-            )
-        ),
+        ASYMMETRIC_SIGNING_ALGS,
     )
     authorization_encryption_alg_values: tuple[Any, ...] = setting(
         ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        ListOf(
-            Choice(
-                (
-                    "RSA-OAEP",
-                    "RSA-OAEP-256",
-                    "RSA-OAEP-384",
-                    "RSA-OAEP-512",
-                    "ECDH-ES",
-                    "ECDH-ES+A128KW",
-                    "ECDH-ES+A192KW",
-                    "ECDH-ES+A256KW",
-                    "A128KW",
-                    "A192KW",
-                    "A256KW",
-                    "A128GCMKW",
-                    "A192GCMKW",
-                    "A256GCMKW",
-                    "dir",
-                )
-            )
-        ),
+        KEY_MANAGEMENT_ALGS,
     )
     authorization_encryption_enc_values: tuple[Any, ...] = setting(
         ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        ListOf(
-            Choice(
-                ("A128CBC-HS256", "A128GCM", "A192CBC-HS384", "A192GCM", "A256CBC-HS512", "A256GCM")
-            )
-        ),
+        CONTENT_ENCRYPTION_ALGS,
     )
     authorization_signing_alg_values: tuple[Any, ...] = setting(
         ("RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        ListOf(
-            Choice(
-                (
-                    "RS256",
-                    "RS384",
-                    "RS512",
-                    "PS256",
-                    "PS384",
-                    "PS512",
-                    "ES256",
-                    "ES384",
-                    "ES512",
-                    "Ed25519",
-                    "EdDSA",
-                    "HS256",
-                    "HS384",
-                    "HS512",
-                )
-            )
-        ),
+        SIGNING_ALGS,
     )
     client_auth_signing_alg_values: tuple[Any, ...] = setting(
         ("HS256", "RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        ListOf(
-            Choice(
-                (
-                    "RS256",
-                    "RS384",
-                    "RS512",
-                    "PS256",
-                    "PS384",
-                    "PS512",
-                    "ES256",
-                    "ES384",
-                    "ES512",
-                    "Ed25519",
-                    "EdDSA",
-                    "HS256",
-                    "HS384",
-                    "HS512",
-                )
-            )
-        ),
+        SIGNING_ALGS,
     )
     dpop_signing_alg_values: tuple[Any, ...] = setting(
         ("ES256", "Ed25519", "EdDSA"),
-        ListOf(
-            Choice(
-                (
-                    "RS256",
-                    "RS384",
-                    "RS512",
-                    "PS256",
-                    "PS384",
-                    "PS512",
-                    "ES256",
-                    "ES384",
-                    "ES512",
-                    "Ed25519",
-                    "EdDSA",
-                )
-            )
-        ),
+        ASYMMETRIC_SIGNING_ALGS,
     )
     id_token_encryption_alg_values: tuple[Any, ...] = setting(
         ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        ListOf(
-            Choice(
-                (
-                    "RSA-OAEP",
-                    "RSA-OAEP-256",
-                    "RSA-OAEP-384",
-                    "RSA-OAEP-512",
-                    "ECDH-ES",
-                    "ECDH-ES+A128KW",
-                    "ECDH-ES+A192KW",
-                    "ECDH-ES+A256KW",
-                    "A128KW",
-                    "A192KW",
-                    "A256KW",
-                    "A128GCMKW",
-                    "A192GCMKW",
-                    "A256GCMKW",
-                    "dir",
-                )
-            )
-        ),
+        KEY_MANAGEMENT_ALGS,
     )
     id_token_encryption_enc_values: tuple[Any, ...] = setting(
         ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        ListOf(
-            Choice(
-                ("A128CBC-HS256", "A128GCM", "A192CBC-HS384", "A192GCM", "A256CBC-HS512", "A256GCM")
-            )
-        ),
+        CONTENT_ENCRYPTION_ALGS,
     )
     id_token_signing_alg_values: tuple[Any, ...] = setting(
         ("RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        ListOf(
-            Choice(
-                (
-                    "RS256",
-                    "RS384",
-                    "RS512",
-                    "PS256",
-                    "PS384",
-                    "PS512",
-                    "ES256",
-                    "ES384",
-                    "ES512",
-                    "Ed25519",
-                    "EdDSA",
-                    "HS256",
-                    "HS384",
-                    "HS512",
-                )
-            )
-        ),
+        SIGNING_ALGS,
     )
     introspection_encryption_alg_values: tuple[Any, ...] = setting(
         ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        ListOf(
-            Choice(
-                (
-                    "RSA-OAEP",
-                    "RSA-OAEP-256",
-                    "RSA-OAEP-384",
-                    "RSA-OAEP-512",
-                    "ECDH-ES",
-                    "ECDH-ES+A128KW",
-                    "ECDH-ES+A192KW",
-                    "ECDH-ES+A256KW",
-                    "A128KW",
-                    "A192KW",
-                    "A256KW",
-                    "A128GCMKW",
-                    "A192GCMKW",
-                    "A256GCMKW",
-                    "dir",
-                )
-            )
-        ),
+        KEY_MANAGEMENT_ALGS,
     )
     introspection_encryption_enc_values: tuple[Any, ...] = setting(
         ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        ListOf(
-            Choice(
-                ("A128CBC-HS256", "A128GCM", "A192CBC-HS384", "A192GCM", "A256CBC-HS512", "A256GCM")
-            )
-        ),
+        CONTENT_ENCRYPTION_ALGS,
     )
     introspection_signing_alg_values: tuple[Any, ...] = setting(
         ("RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        ListOf(
-            Choice(
-                (
-                    "RS256",
-                    "RS384",
-                    "RS512",
-                    "PS256",
-                    "PS384",
-                    "PS512",
-                    "ES256",
-                    "ES384",
-                    "ES512",
-                    "Ed25519",
-                    "EdDSA",
-                    "HS256",
-                    "HS384",
-                    "HS512",
-                )
-            )
-        ),
+        SIGNING_ALGS,
     )
     request_object_encryption_alg_values: tuple[Any, ...] = setting(
         ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        ListOf(
-            Choice(
-                (
-                    "RSA-OAEP",
-                    "RSA-OAEP-256",
-                    "RSA-OAEP-384",
-                    "RSA-OAEP-512",
-                    "ECDH-ES",
-                    "ECDH-ES+A128KW",
-                    "ECDH-ES+A192KW",
-                    "ECDH-ES+A256KW",
-                    "A128KW",
-                    "A192KW",
-                    "A256KW",
-                    "A128GCMKW",
-                    "A192GCMKW",
-                    "A256GCMKW",
-                    "dir",
-                )
-            )
-        ),
+        KEY_MANAGEMENT_ALGS,
     )
     request_object_encryption_enc_values: tuple[Any, ...] = setting(
         ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        ListOf(
-            Choice(
-                ("A128CBC-HS256", "A128GCM", "A192CBC-HS384", "A192GCM", "A256CBC-HS512", "A256GCM")
-            )
-        ),
+        CONTENT_ENCRYPTION_ALGS,
     )
     request_object_signing_alg_values: tuple[Any, ...] = setting(
         ("HS256", "RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        ListOf(
-            Choice(
-                (
-                    "RS256",
-                    "RS384",
-                    "RS512",
-                    "PS256",
-                    "PS384",
-                    "PS512",
-                    "ES256",
-                    "ES384",
-                    "ES512",
-                    "Ed25519",
-                    "EdDSA",
-                    "HS256",
-                    "HS384",
-                    "HS512",
-                )
-            )
-        ),
+        SIGNING_ALGS,
     )
     userinfo_encryption_alg_values: tuple[Any, ...] = setting(
         ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        ListOf(
-            Choice(
-                (
-                    "RSA-OAEP",
-                    "RSA-OAEP-256",
-                    "RSA-OAEP-384",
-                    "RSA-OAEP-512",
-                    "ECDH-ES",
-                    "ECDH-ES+A128KW",
-                    "ECDH-ES+A192KW",
-                    "ECDH-ES+A256KW",
-                    "A128KW",
-                    "A192KW",
-                    "A256KW",
-                    "A128GCMKW",
-                    "A192GCMKW",
-                    "A256GCMKW",
-                    "dir",
-                )
-            )
-        ),
+        KEY_MANAGEMENT_ALGS,
     )
     userinfo_encryption_enc_values: tuple[Any, ...] = setting(
         ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        ListOf(
-            Choice(
-                ("A128CBC-HS256", "A128GCM", "A192CBC-HS384", "A192GCM", "A256CBC-HS512", "A256GCM")
-            )
-        ),
+        CONTENT_ENCRYPTION_ALGS,
     )
     userinfo_signing_alg_values: tuple[Any, ...] = setting(
         ("RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        ListOf(
-            Choice(
-                (
-                    "RS256",
-                    "RS384",
-                    "RS512",
-                    "PS256",
-                    "PS384",
-                    "PS512",
-                    "ES256",
-                    "ES384",
-                    "ES512",
-                    "Ed25519",
-                    "EdDSA",
-                    "HS256",
-                    "HS384",
-                    "HS512",
-                )
-            )
-        ),
+        SIGNING_ALGS,
     )
 
 
