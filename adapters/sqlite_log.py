@@ -11,6 +11,14 @@ Why it is built this way:
 * One connection per instance; an asyncio lock keeps coroutines of this process from
   interleaving statements on it (a read issued mid-append would otherwise see, or join, the
   unfinished transaction).
+* Each awaited aiosqlite call is a round trip to its thread, and an append as above needs four
+  (BEGIN, read the head, insert, COMMIT). So the log remembers the head it last wrote or read
+  (position, link, and the stream's version) and first tries the append as **one** multi-row
+  INSERT in autocommit mode: a single statement is its own atomic, durable transaction. If anyone
+  appended since, position ``head + 1`` is taken (positions are gap-free) and the primary key
+  rejects the whole statement; a stale stream version hits ``UNIQUE (stream, version)`` the same
+  way. Either way nothing was written, the memory is dropped, and the append runs the careful
+  path above, which re-reads everything under the write lock.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import attrs
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
+    EVENT_COLUMNS,
     NewEvent,
     RecordedEvent,
     Snapshot,
@@ -37,7 +46,7 @@ from eventstore.log import (
     check_read_all,
     check_read_stream,
     check_snapshot,
-    from_epoch_micros,
+    records,
     to_epoch_micros,
     utc_now,
 )
@@ -70,21 +79,22 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-_EVENT_COLUMNS: Final = "stream, version, position, type, data, recorded_at, link"
 # Everything an append must know, read in one statement inside its transaction.
 _APPEND_HEAD_SQL: Final = """SELECT
     (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?),
     (SELECT position FROM events ORDER BY position DESC LIMIT 1),
     (SELECT link FROM events ORDER BY position DESC LIMIT 1)"""
-_INSERT_SQL: Final = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_SQL: Final = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _READ_STREAM_SQL: Final = (
-    f"SELECT {_EVENT_COLUMNS} FROM events"
+    f"SELECT {EVENT_COLUMNS} FROM events"
     " WHERE stream = ? AND version >= ? AND version <= ? ORDER BY version"
 )
 _READ_ALL_SQL: Final = (
-    f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
 _MAX_INT: Final = 2**63 - 1
+# SQLite allows 32,766 parameters per statement; bigger appends take the transaction path.
+_FAST_APPEND_MAX_EVENTS: Final = 32_766 // 7
 
 
 class SchemaTooNewError(ConfigError):
@@ -119,6 +129,9 @@ class SqliteEventLog:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._closed = False
+        # (position, link) of the newest event this handle knows of, and stream versions as of it
+        self._head: tuple[int, bytes] | None = None
+        self._versions: dict[str, int] = {}
 
     @classmethod
     async def open(
@@ -148,33 +161,83 @@ class SqliteEventLog:
         check_append(stream, expected_version, events)
         async with self._lock:
             connection = self._open_connection()
-            await connection.execute("BEGIN IMMEDIATE")
-            try:
-                rows = await connection.execute_fetchall(_APPEND_HEAD_SQL, (stream,))
-                actual, last_position, last_link = next(iter(rows))
-                if actual != expected_version:
-                    raise WrongExpectedVersion(stream, expected_version, actual)
-                records = self._chain.seal(
-                    GENESIS if last_link is None else last_link,
-                    stream,
-                    actual + 1,
-                    (last_position or 0) + 1,
-                    events,
-                    self._clock(),
+            records = await self._append_at_known_head(connection, stream, expected_version, events)
+            if records is None:
+                records = await self._append_in_transaction(
+                    connection, stream, expected_version, events
                 )
-                await connection.executemany(_INSERT_SQL, [_event_row(r) for r in records])
-                await connection.execute("COMMIT")
-            except sqlite3.IntegrityError as error:
-                await connection.rollback()
-                if error.sqlite_errorcode != sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-                    raise
-                # Only a writer bypassing BEGIN IMMEDIATE could get here; same meaning, though.
-                actual = await self._stream_version(connection, stream)
-                raise WrongExpectedVersion(stream, expected_version, actual) from error
-            except BaseException:
-                await connection.rollback()
-                raise
+            last = records[-1]
+            self._head = (last.position, last.link)
+            self._versions[stream] = last.version
         return tuple(records)
+
+    async def _append_at_known_head(
+        self,
+        connection: aiosqlite.Connection,
+        stream: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+    ) -> list[RecordedEvent] | None:
+        """The one-statement append (see the module docstring); None when it cannot be used."""
+        if (
+            self._head is None
+            or self._versions.get(stream) != expected_version
+            or len(events) > _FAST_APPEND_MAX_EVENTS
+        ):
+            return None
+        position, link = self._head
+        records = self._chain.seal(
+            link, stream, expected_version + 1, position + 1, events, self._clock()
+        )
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(records))
+        parameters = [value for record in records for value in _event_row(record)]
+        try:
+            await connection.execute(
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {values}", parameters
+            )
+        except (sqlite3.IntegrityError, sqlite3.OperationalError) as error:
+            self._head, self._versions = None, {}
+            if isinstance(error, sqlite3.OperationalError) and not _is_busy(error):
+                raise
+            return None
+        return records
+
+    async def _append_in_transaction(
+        self,
+        connection: aiosqlite.Connection,
+        stream: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+    ) -> list[RecordedEvent]:
+        """Read the head and insert under ``BEGIN IMMEDIATE``: right whatever this handle knows."""
+        self._head, self._versions = None, {}
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            rows = await connection.execute_fetchall(_APPEND_HEAD_SQL, (stream,))
+            actual, last_position, last_link = next(iter(rows))
+            if actual != expected_version:
+                raise WrongExpectedVersion(stream, expected_version, actual)
+            records = self._chain.seal(
+                GENESIS if last_link is None else last_link,
+                stream,
+                actual + 1,
+                (last_position or 0) + 1,
+                events,
+                self._clock(),
+            )
+            await connection.executemany(_INSERT_SQL, [_event_row(r) for r in records])
+            await connection.execute("COMMIT")
+        except sqlite3.IntegrityError as error:
+            await connection.rollback()
+            if error.sqlite_errorcode != sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+                raise
+            # Only a writer bypassing BEGIN IMMEDIATE could get here; same meaning, though.
+            actual = await self._stream_version(connection, stream)
+            raise WrongExpectedVersion(stream, expected_version, actual) from error
+        except BaseException:
+            await connection.rollback()
+            raise
+        return records
 
     async def read_stream(
         self, stream: str, from_version: int = 1, to_version: int | None = None
@@ -182,7 +245,7 @@ class SqliteEventLog:
         check_read_stream(stream, from_version)
         upper = _MAX_INT if to_version is None else to_version
         rows = await self._fetch(_READ_STREAM_SQL, (stream, from_version, upper))
-        return tuple(_recorded(row) for row in rows)
+        return records(rows)
 
     async def stream_version(self, stream: str) -> int:
         async with self._lock:
@@ -193,7 +256,7 @@ class SqliteEventLog:
     ) -> Sequence[RecordedEvent]:
         check_read_all(after_position, limit)
         rows = await self._fetch(_READ_ALL_SQL, (after_position, -1 if limit is None else limit))
-        return tuple(_recorded(row) for row in rows)
+        return records(rows)
 
     async def head_position(self) -> int:
         rows = await self._fetch("SELECT COALESCE(MAX(position), 0) FROM events", ())
@@ -320,6 +383,10 @@ async def _migrate(connection: aiosqlite.Connection, path: Path) -> None:
             return
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 async def _user_version(connection: aiosqlite.Connection) -> int:
     rows = await connection.execute_fetchall("PRAGMA user_version")
     return int(next(iter(rows))[0])
@@ -334,11 +401,4 @@ def _event_row(event: RecordedEvent) -> tuple[Any, ...]:
         event.data,
         to_epoch_micros(event.recorded_at),
         event.link,
-    )
-
-
-def _recorded(row: Any) -> RecordedEvent:
-    stream, version, position, type_, data, recorded_at, link = row
-    return RecordedEvent(
-        stream, version, position, type_, bytes(data), from_epoch_micros(recorded_at), bytes(link)
     )

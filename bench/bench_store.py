@@ -15,6 +15,7 @@ import time
 import timeit
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -52,7 +53,7 @@ def _payload(i: int) -> bytes:
 # otherwise favour whichever contender runs first.
 
 Appender = Callable[[int], Any]
-APPEND_ROUNDS = 8
+APPEND_ROUNDS = 40
 
 
 async def _ours(directory: Path) -> tuple[Appender, Callable[[], Any], str]:
@@ -85,11 +86,16 @@ async def _raw(directory: Path) -> tuple[Appender, Callable[[], Any], str]:
     return append, db.close, ""
 
 
-async def _eventsourcing(directory: Path) -> tuple[Appender, Callable[[], Any], str]:
+async def _eventsourcing(
+    directory: Path, *, in_thread: bool = False
+) -> tuple[Appender, Callable[[], Any], str]:
+    """The library's SQLite recorder, called inline (blocking the event loop for every fsync,
+    its fastest use) or through a one-thread executor (how an asyncio service must call it)."""
     from eventsourcing.persistence import StoredEvent
     from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore
 
-    datastore = SQLiteDatastore(str(directory / "es.db"), lock_timeout=5)
+    name = "es-thread.db" if in_thread else "es.db"
+    datastore = SQLiteDatastore(str(directory / name), lock_timeout=5)
     recorder = SQLiteAggregateRecorder(datastore)
     recorder.create_table()
     with datastore.transaction(commit=False) as cursor:
@@ -99,36 +105,66 @@ async def _eventsourcing(directory: Path) -> tuple[Appender, Callable[[], Any], 
         synchronous = int(cursor.fetchone()[0])
     note = f"journal={journal} synchronous={synchronous} (library defaults; 2=FULL)"
     originator = uuid.uuid4()
+    executor = ThreadPoolExecutor(1) if in_thread else None
 
-    async def append(i: int) -> None:  # synchronous library, called inline on purpose
+    def insert(i: int) -> None:
         recorder.insert_events([StoredEvent(originator, i + 1, "bench:Bench", _payload(i))])
 
+    async def append(i: int) -> None:
+        if executor is None:
+            insert(i)
+        else:
+            await asyncio.get_running_loop().run_in_executor(executor, insert, i)
+
     async def close() -> None:
+        if executor is not None:
+            executor.shutdown()
         datastore.close()
 
     return append, close, note
 
 
-async def _append_all(directory: Path, n: int) -> tuple[dict[str, float], str]:
-    contenders = {"ours": _ours, "raw": _raw, "eventsourcing": _eventsourcing}
+async def _eventsourcing_in_thread(directory: Path) -> tuple[Appender, Callable[[], Any], str]:
+    return await _eventsourcing(directory, in_thread=True)
+
+
+async def _append_all(directory: Path, n: int) -> tuple[dict[str, float], dict[str, float], str]:
+    """Rates over the whole run, plus the median over rounds of each rival's ratio to ours.
+
+    The medians are what the targets are judged on: a round takes a fraction of a second, so
+    both sides of one ratio saw the same disk and the same load from other processes.
+    """
+    contenders = {
+        "ours": _ours,
+        "raw": _raw,
+        "eventsourcing": _eventsourcing,
+        "eventsourcing-thread": _eventsourcing_in_thread,
+    }
     opened = {name: await factory(directory) for name, factory in contenders.items()}
     elapsed = dict.fromkeys(opened, 0.0)
+    ratios: dict[str, list[float]] = {name: [] for name in contenders if name != "ours"}
     names = list(opened)
     per_round = n // APPEND_ROUNDS
     try:
         for round_ in range(APPEND_ROUNDS):
-            order = names[round_ % 3 :] + names[: round_ % 3]
+            order = names[round_ % len(names) :] + names[: round_ % len(names)]
+            took = {}
             for name in order:
                 append = opened[name][0]
                 start = time.perf_counter()
                 for i in range(round_ * per_round, (round_ + 1) * per_round):
                     await append(i)
-                elapsed[name] += time.perf_counter() - start
+                took[name] = time.perf_counter() - start
+                elapsed[name] += took[name]
+            for rival, values in ratios.items():
+                values.append(took[rival] / took["ours"])
     finally:
         for _, close, _ in opened.values():
             await close()
     done = per_round * APPEND_ROUNDS
-    return {name: done / t for name, t in elapsed.items()}, opened["eventsourcing"][2]
+    rates = {name: done / t for name, t in elapsed.items()}
+    medians = {rival: statistics.median(values) for rival, values in ratios.items()}
+    return rates, medians, opened["eventsourcing"][2]
 
 
 # --- 2. replay ---------------------------------------------------------------------------------
@@ -227,16 +263,28 @@ async def _run(tmp: Path, rows: list[Row], notes: list[str]) -> None:
     for sub in ("append", "replay", "short", "long"):
         (tmp / sub).mkdir()
 
-    rates, es_note = await _append_all(tmp / "append", APPEND_N)
-    ours, raw, es = rates["ours"], rates["raw"], rates["eventsourcing"]
+    rates, medians, es_note = await _append_all(tmp / "append", APPEND_N)
     notes.append(f"eventsourcing SQLiteAggregateRecorder: {es_note}")
     name = f"1. append, 1 event/txn, N={APPEND_N} each"
+    raw, es, es_thread = medians["raw"], medians["eventsourcing"], medians["eventsourcing-thread"]
     rows += [
-        (name, "ours SqliteEventLog", f"{ours:,.0f} ev/s", ""),
-        (name, "raw aiosqlite WAL/FULL", f"{raw:,.0f} ev/s", ""),
-        (name, "eventsourcing sqlite", f"{es:,.0f} ev/s", ""),
-        (name, "ours / raw", f"{ours / raw:.2f}", _status(ours / raw >= 0.67, ">= 0.67")),
-        (name, "ours / eventsourcing", f"{ours / es:.2f}", _status(ours >= es, ">= 1.00")),
+        (name, "ours SqliteEventLog", f"{rates['ours']:,.0f} ev/s", ""),
+        (name, "raw aiosqlite WAL/FULL", f"{rates['raw']:,.0f} ev/s", ""),
+        (name, "eventsourcing sqlite, inline", f"{rates['eventsourcing']:,.0f} ev/s", ""),
+        (
+            name,
+            "eventsourcing sqlite, in a thread",
+            f"{rates['eventsourcing-thread']:,.0f} ev/s",
+            "",
+        ),
+        (name, "ours / raw (median of rounds)", f"{raw:.2f}", _status(raw >= 1 / 1.5, ">= 0.67")),
+        (
+            name,
+            "ours / eventsourcing in a thread",
+            f"{es_thread:.2f}",
+            _status(es_thread >= 1, ">= 1.00"),
+        ),
+        (name, "ours / eventsourcing inline", f"{es:.2f}", _status(es >= 1.0, ">= 1.00")),
     ]
 
     rate, build, read_rate, decode_rate = await _replay(tmp / "replay", REPLAY_N)

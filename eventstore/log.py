@@ -7,9 +7,9 @@ The argument checks live here so that every adapter rejects the same bad calls i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import attrs
 
@@ -166,7 +166,27 @@ def to_epoch_micros(moment: datetime) -> int:
 
 def from_epoch_micros(micros: int) -> datetime:
     """Inverse of :func:`to_epoch_micros`; always yields an aware UTC datetime."""
-    return EPOCH + timedelta(microseconds=micros)
+    return EPOCH + timedelta(0, 0, micros)
+
+
+#: Column order of a stored event row, shared by the SQL adapters' SELECTs and :func:`records`.
+EVENT_COLUMNS: Final = "stream, version, position, type, data, recorded_at, link"
+
+
+def records(rows: Iterable[Sequence[Any]]) -> tuple[RecordedEvent, ...]:
+    """Build RecordedEvents from rows in :data:`EVENT_COLUMNS` order (``recorded_at`` in micros).
+
+    Replays run every stored event through here, so the loop is kept free of per-row calls;
+    ``bytes()`` turns a driver's buffer type (``memoryview``, ``bytearray``) into bytes, and is
+    free for bytes.
+    """
+    make, epoch, delta = RecordedEvent, EPOCH, timedelta
+    return tuple(
+        make(
+            stream, version, position, type_, bytes(data), epoch + delta(0, 0, micros), bytes(link)
+        )
+        for stream, version, position, type_, data, micros, link in rows
+    )
 
 
 def utc_now() -> datetime:

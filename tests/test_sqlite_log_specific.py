@@ -190,6 +190,50 @@ async def test_failure_midway_through_the_insert_rolls_back_everything(
     assert (after.version, after.position) == (2, 2)
 
 
+# -- the one-statement append and what it remembers --------------------------------------------
+
+
+async def test_handles_taking_turns_never_trust_a_stale_head(
+    tmp_path: Path, opened: list[SqliteEventLog]
+) -> None:
+    """Each handle remembers the head it wrote; the other handle's appends make that memory
+    stale, and every append must still land right after the real head with a valid link."""
+    path = tmp_path / "log.sqlite3"
+    first, second = await open_log(path, opened), await open_log(path, opened)
+    await first.append("config", 0, [tick(n=1)])
+    await first.append("config", 1, [tick(n=2)])  # from memory
+    await second.append("other", 0, [tick(n=3)])  # position 3 is taken behind first's back
+    (fourth,) = await first.append("config", 2, [tick(n=4)])
+    await second.append("other", 1, [tick(n=5), tick(n=6)])
+    seventh, _ = await first.append("config", 3, [tick(n=7), tick(n=8)])
+
+    assert (fourth.position, fourth.version) == (4, 3)
+    assert (seventh.position, seventh.version) == (7, 4)
+    report = await verify_log(first, CHAIN)
+    assert report.ok
+    assert report.last_position == 8
+
+
+async def test_a_stale_remembered_stream_version_is_still_a_conflict(
+    tmp_path: Path, opened: list[SqliteEventLog]
+) -> None:
+    """``first`` remembers ``config`` at version 1; ``second`` moves it to 2 and ``first`` then
+    appends elsewhere, so its remembered head is current again but the version is not."""
+    path = tmp_path / "log.sqlite3"
+    first, second = await open_log(path, opened), await open_log(path, opened)
+    await first.append("config", 0, [tick(n=1)])
+    await second.append("config", 1, [tick(n=2)])
+    await first.append("audit", 0, [tick(n=3)])
+
+    with pytest.raises(WrongExpectedVersion) as caught:
+        await first.append("config", 1, [tick(n=4)])
+    assert caught.value.actual == 2
+    assert await first.head_position() == 3
+    (accepted,) = await first.append("config", 2, [tick(n=4)])
+    assert (accepted.position, accepted.version) == (4, 3)
+    assert (await verify_log(second, CHAIN)).ok
+
+
 # -- several processes -------------------------------------------------------------------------
 
 PROCESSES = 4
