@@ -9,14 +9,14 @@ across processes the expected version decides (D14).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
 from eventstore import events
-from eventstore.crypto import FieldCipher, decrypt_fields, restore_masked
+from eventstore.crypto import FieldCipher, decrypt_fields, encrypt_changed, restore_masked
 from eventstore.docpath import deep_merge, set_path
 from eventstore.errors import ConfigError, Issue, ValidationFailed, VersionConflict
 from eventstore.events import ConfigChanged, FieldChange, SecretRevealed
@@ -40,11 +40,29 @@ from eventstore.state import (
     version_of,
 )
 
+T = TypeVar("T")
 PLATFORM_SCOPE: Final = "platform"
 SNAPSHOT_EVERY: Final = 50
 _RETRIES: Final = 8
 #: keys an export carries about itself; an import ignores them
 EXPORT_METADATA_KEYS: Final = ("_export_metadata", "_version", "version", "_metadata")
+
+
+async def with_retries(
+    attempt: Callable[[], Awaitable[T]], expected_version: int | None, what: str
+) -> T:
+    """Run a read-decide-append ``attempt`` until its append is not beaten by another writer.
+
+    A caller who named the version they edited gets the conflict (D14) instead of a retry: their
+    edit was made against a state that no longer exists.
+    """
+    for _ in range(_RETRIES):
+        try:
+            return await attempt()
+        except WrongExpectedVersion as exc:
+            if expected_version is not None:
+                raise VersionConflict(expected_version, exc.actual) from None
+    raise ConfigError(f"could not save: {what} changed too often meanwhile")
 
 
 @attrs.frozen
@@ -194,22 +212,19 @@ class ConfigCommands:
         restored_from: str | None = None,
         kept: Sequence[str] = (),
     ) -> SaveResult:
+        async def attempt() -> SaveResult:
+            state = await self.load()
+            if not state.version:
+                raise ConfigError("the store has no configuration yet; start it once first")
+            if expected_version is not None and expected_version != state.version:
+                raise VersionConflict(expected_version, state.version)
+            candidate = build(self.plaintext(state))
+            return await self._append_candidate(
+                state, candidate, author, origin, stripped, restored_from, kept
+            )
+
         async with self._lock:
-            for _ in range(_RETRIES):
-                state = await self.load()
-                if not state.version:
-                    raise ConfigError("the store has no configuration yet; start it once first")
-                if expected_version is not None and expected_version != state.version:
-                    raise VersionConflict(expected_version, state.version)
-                candidate = build(self.plaintext(state))
-                try:
-                    return await self._append_candidate(
-                        state, candidate, author, origin, stripped, restored_from, kept
-                    )
-                except WrongExpectedVersion as exc:
-                    if expected_version is not None:
-                        raise VersionConflict(expected_version, exc.actual) from None
-            raise ConfigError("could not save: the configuration changed too often meanwhile")
+            return await with_retries(attempt, expected_version, "the configuration")
 
     async def _append_candidate(
         self,
@@ -226,7 +241,14 @@ class ConfigCommands:
         persisted = strip_unpersisted(candidate)
         for path in generated:
             persisted = set_path(persisted, path, value_at(doc, path))
-        persisted = self._encrypt_changed(state, persisted)
+        persisted = encrypt_changed(
+            persisted,
+            state.document,
+            self.plaintext(state),
+            SECRET_FIELDS,
+            self._cipher,
+            PLATFORM_SCOPE,
+        )
         changes = field_changes(state.document, persisted)
         if not changes:
             return SaveResult(state.version, semver_of(state.version), (), tuple(stripped), False)
@@ -248,23 +270,3 @@ class ConfigCommands:
             new_state = state.apply(event, recorded.version, recorded.position)
             await self._log.save_snapshot(new_state.to_snapshot(PLATFORM_STREAM))
         return SaveResult(version, event.semver, changes, tuple(stripped))
-
-    def _encrypt_changed(self, state: StoredConfig, persisted: Mapping[str, Any]) -> dict[str, Any]:
-        """Keep the stored envelope when a secret's plaintext did not change.
-
-        Envelopes use random nonces, so re-encrypting an unchanged secret would look like a
-        change in every save.
-        """
-        current_plain = self.plaintext(state)
-        out = dict(persisted)
-        for path in SECRET_FIELDS:
-            value = value_at(out, path)
-            if value in (None, "", []):
-                continue
-            if value == value_at(current_plain, path):
-                out = set_path(out, path, value_at(state.document, path))
-            else:
-                out = set_path(
-                    out, path, self._cipher.encrypt(value, scope=PLATFORM_SCOPE, path=path)
-                )
-        return out

@@ -350,6 +350,32 @@ def encrypt_fields(
     return result
 
 
+def encrypt_changed(
+    plain: Mapping[str, Any],
+    stored: Mapping[str, Any],
+    stored_plain: Mapping[str, Any],
+    paths: Iterable[str],
+    cipher: FieldCipher,
+    scope: str,
+) -> dict[str, Any]:
+    """Seal the listed fields of ``plain``, reusing the stored envelope where nothing changed.
+
+    Envelopes use random nonces, so re-encrypting an unchanged secret would look like a change
+    in every save. ``stored`` is the current stored document (envelopes), ``stored_plain`` the
+    same decrypted.
+    """
+    result = dict(plain)
+    for path in paths:
+        value = get_path(result, path, None)
+        if _is_empty(value):
+            continue
+        if value == get_path(stored_plain, path, None):
+            result = set_path(result, path, get_path(stored, path, None))
+        else:
+            result = set_path(result, path, cipher.encrypt(value, scope=scope, path=path))
+    return result
+
+
 def decrypt_fields(
     doc: Mapping[str, Any], paths: Iterable[str], cipher: FieldCipher, scope: str
 ) -> dict[str, Any]:

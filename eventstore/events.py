@@ -18,6 +18,8 @@ from eventstore.log import NewEvent, RecordedEvent
 
 CONFIG_CHANGED: Final = "ConfigChanged"
 SECRET_REVEALED: Final = "SecretRevealed"
+TENANT_OVERRIDE_CHANGED: Final = "TenantOverrideChanged"
+TENANT_CHANGED: Final = "TenantChanged"
 DEFAULT_TAGS: Final = ("main", "configuration")
 
 
@@ -65,7 +67,51 @@ class SecretRevealed:
     at: datetime
 
 
-DomainEvent = ConfigChanged | SecretRevealed
+@attrs.frozen
+class TenantOverrideChanged:
+    """A new version of one tenant's overrides: the same metadata as a platform change, plus
+    what the write stripped (paths tenants may not set) and how the platform policy adjusted it.
+
+    ``adjustments`` are ``{path, original, adjusted, reason}`` objects (D22's ConstraintViolation)
+    so the audit trail can show why a stored value differs from what was asked for.
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    tenant: str
+    changes: tuple[FieldChange, ...]
+    semver: str
+    actor: str
+    reason: str
+    tags: tuple[str, ...]
+    environment: str
+    at: datetime
+    origin: str = "save"
+    restored_from: str | None = None
+    kept_masked: tuple[str, ...] = ()
+    stripped: tuple[str, ...] = ()
+    adjustments: tuple[Mapping[str, Any], ...] = ()
+
+
+@attrs.frozen
+class TenantChanged:
+    """A tenant registered (``created``) or its record edited: the registry is a stream too,
+    so who created or suspended a tenant, and when, is in the same audit trail."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    slug: str
+    display_name: str
+    domain: str | None
+    status: str
+    actor: str
+    reason: str
+    at: datetime
+    created: bool = False
+
+
+DomainEvent = ConfigChanged | SecretRevealed | TenantOverrideChanged | TenantChanged
+ChangeEvent = ConfigChanged | TenantOverrideChanged
 
 
 def canonical_json(value: Any) -> bytes:
@@ -73,30 +119,50 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _change_body(event: ChangeEvent) -> dict[str, Any]:
+    """What platform and tenant changes share: the field changes and who/when/why."""
+    return {
+        "schema": event.SCHEMA_VERSION,
+        "changes": [
+            {"path": c.path, "old": c.old, "new": c.new, **({"removed": True} if c.removed else {})}
+            for c in event.changes
+        ],
+        "semver": event.semver,
+        "actor": event.actor,
+        "reason": event.reason,
+        "tags": list(event.tags),
+        "environment": event.environment,
+        "at": event.at.isoformat(),
+        "origin": event.origin,
+        "restored_from": event.restored_from,
+        "kept_masked": list(event.kept_masked),
+    }
+
+
 def encode(event: DomainEvent) -> NewEvent:
     if isinstance(event, ConfigChanged):
-        body: dict[str, Any] = {
-            "schema": ConfigChanged.SCHEMA_VERSION,
-            "changes": [
-                {
-                    "path": c.path,
-                    "old": c.old,
-                    "new": c.new,
-                    **({"removed": True} if c.removed else {}),
-                }
-                for c in event.changes
-            ],
-            "semver": event.semver,
+        return NewEvent(CONFIG_CHANGED, canonical_json(_change_body(event)))
+    if isinstance(event, TenantOverrideChanged):
+        body = {
+            **_change_body(event),
+            "tenant": event.tenant,
+            "stripped": list(event.stripped),
+            "adjustments": [dict(a) for a in event.adjustments],
+        }
+        return NewEvent(TENANT_OVERRIDE_CHANGED, canonical_json(body))
+    if isinstance(event, TenantChanged):
+        body = {
+            "schema": TenantChanged.SCHEMA_VERSION,
+            "slug": event.slug,
+            "display_name": event.display_name,
+            "domain": event.domain,
+            "status": event.status,
             "actor": event.actor,
             "reason": event.reason,
-            "tags": list(event.tags),
-            "environment": event.environment,
             "at": event.at.isoformat(),
-            "origin": event.origin,
-            "restored_from": event.restored_from,
-            "kept_masked": list(event.kept_masked),
+            "created": event.created,
         }
-        return NewEvent(CONFIG_CHANGED, canonical_json(body))
+        return NewEvent(TENANT_CHANGED, canonical_json(body))
     body = {
         "schema": SecretRevealed.SCHEMA_VERSION,
         "path": event.path,
@@ -131,7 +197,12 @@ def _upcast_config_changed_v1(body: dict[str, Any]) -> dict[str, Any]:
 UPCASTERS: Final[Mapping[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]]] = {
     (CONFIG_CHANGED, 1): _upcast_config_changed_v1,
 }
-CURRENT_SCHEMA: Final = {CONFIG_CHANGED: ConfigChanged.SCHEMA_VERSION, SECRET_REVEALED: 1}
+CURRENT_SCHEMA: Final = {
+    CONFIG_CHANGED: ConfigChanged.SCHEMA_VERSION,
+    SECRET_REVEALED: SecretRevealed.SCHEMA_VERSION,
+    TENANT_OVERRIDE_CHANGED: TenantOverrideChanged.SCHEMA_VERSION,
+    TENANT_CHANGED: TenantChanged.SCHEMA_VERSION,
+}
 
 
 class UnknownEvent(ValueError):
@@ -175,6 +246,38 @@ def decode(recorded: RecordedEvent) -> DomainEvent:
             body["origin"],
             body["restored_from"],
             tuple(body["kept_masked"]),
+        )
+    if recorded.type == TENANT_OVERRIDE_CHANGED:
+        return TenantOverrideChanged(
+            body["tenant"],
+            tuple(
+                [
+                    FieldChange(c["path"], c["old"], c["new"], c.get("removed") is True)
+                    for c in body["changes"]
+                ]
+            ),
+            body["semver"],
+            body["actor"],
+            body["reason"],
+            tuple(body["tags"]),
+            body["environment"],
+            datetime.fromisoformat(body["at"]),
+            body["origin"],
+            body["restored_from"],
+            tuple(body["kept_masked"]),
+            tuple(body["stripped"]),
+            tuple(body["adjustments"]),
+        )
+    if recorded.type == TENANT_CHANGED:
+        return TenantChanged(
+            body["slug"],
+            body["display_name"],
+            body["domain"],
+            body["status"],
+            body["actor"],
+            body["reason"],
+            datetime.fromisoformat(body["at"]),
+            body["created"],
         )
     if recorded.type == SECRET_REVEALED:
         return SecretRevealed(

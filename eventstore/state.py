@@ -13,7 +13,7 @@ from typing import Any, Final
 import attrs
 
 from eventstore.docpath import delete_path, get_path, iter_leaves, set_path
-from eventstore.events import ConfigChanged, FieldChange, canonical_json
+from eventstore.events import ChangeEvent, FieldChange, canonical_json
 from eventstore.log import Snapshot
 
 PLATFORM_STREAM: Final = "config/platform"
@@ -36,6 +36,8 @@ def version_of(semver: str) -> int:
 
 @attrs.frozen
 class StoredConfig:
+    """A stored document folded from its stream: the platform config, or one tenant's overrides."""
+
     document: Mapping[str, Any] = attrs.field(factory=dict)
     version: int = 0
     position: int = 0
@@ -44,7 +46,7 @@ class StoredConfig:
     def semver(self) -> str | None:
         return semver_of(self.version) if self.version else None
 
-    def apply(self, event: ConfigChanged, version: int, position: int) -> StoredConfig:
+    def apply(self, event: ChangeEvent, version: int, position: int) -> StoredConfig:
         doc: Mapping[str, Any] = self.document
         for change in event.changes:
             doc = (

@@ -1,4 +1,5 @@
-"""Version history of a configuration stream, folded from its ``ConfigChanged`` events.
+"""Version history of a configuration stream, folded from its change events (the platform's
+``ConfigChanged``, a tenant's ``TenantOverrideChanged``).
 
 The documentation's "last 10 versions" is only a view (D13): the log keeps every version, so the
 history is rebuilt from events rather than stored, and :meth:`HistoryView.latest` merely limits
@@ -14,10 +15,11 @@ from typing import Any, Final
 
 import attrs
 
-from eventstore.events import CONFIG_CHANGED, ConfigChanged, decode
+from eventstore.events import CONFIG_CHANGED, TENANT_OVERRIDE_CHANGED, ChangeEvent, decode
 from eventstore.log import RecordedEvent
 from eventstore.state import PLATFORM_STREAM
 
+_CHANGE_TYPES: Final = (CONFIG_CHANGED, TENANT_OVERRIDE_CHANGED)
 DEFAULT_LATEST: Final = 10
 """How many versions the admin history shows by default, as the documentation describes."""
 
@@ -42,7 +44,7 @@ class VersionInfo:
     changed_paths: tuple[str, ...]
 
     @classmethod
-    def from_event(cls, event: ConfigChanged, stream_version: int) -> VersionInfo:
+    def from_event(cls, event: ChangeEvent, stream_version: int) -> VersionInfo:
         return cls(
             version=event.semver,
             stream_version=stream_version,
@@ -95,12 +97,12 @@ class HistoryView:
 
     def apply(self, recorded: RecordedEvent) -> VersionInfo | None:
         """Fold one recorded event; return the new entry, or ``None`` if it was not one."""
-        if recorded.stream != self._stream or recorded.type != CONFIG_CHANGED:
+        if recorded.stream != self._stream or recorded.type not in _CHANGE_TYPES:
             return None
         if recorded.version <= self.stream_version:
             return None
         event = decode(recorded)
-        if not isinstance(event, ConfigChanged):  # unreachable: the type was checked above
+        if not isinstance(event, ChangeEvent):  # unreachable: the type was checked above
             return None
         info = VersionInfo.from_event(event, recorded.version)
         self._versions.append(info)

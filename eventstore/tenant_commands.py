@@ -1,0 +1,382 @@
+"""The write side of multi-tenancy: the tenant registry and each tenant's override stream.
+
+A tenant write goes: filter to the allowed paths (D21) → put masked secrets back → apply to
+the current overrides → clamp to the platform policy (D22) → validate the tenant's whole
+effective config → encrypt the tenant secrets with the tenant bound into the associated data →
+append one ``TenantOverrideChanged`` with what changed, what was stripped and what was adjusted.
+The effective config is built by :func:`effective_document` here, the same function the read
+side uses, so a write is validated against exactly what readers will see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+
+from eventstore import events
+from eventstore.commands import Author, ConfigCommands, with_retries
+from eventstore.computed import TenantRef
+from eventstore.crypto import FieldCipher, decrypt_fields, encrypt_changed, restore_masked
+from eventstore.docpath import deep_merge
+from eventstore.errors import Issue, ValidationFailed, VersionConflict
+from eventstore.events import FieldChange, TenantChanged, TenantOverrideChanged
+from eventstore.log import EventLog
+from eventstore.resolve import Bootstrap, layered_document
+from eventstore.schema import AppConfig, structure
+from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS, TENANT_SECTIONS
+from eventstore.state import StoredConfig, field_changes, semver_of, version_of
+from eventstore.tenant_overrides import OverrideWrite, filter_write
+from eventstore.tenant_policy import ConstraintViolation, enforce
+from eventstore.tenants import (
+    REGISTRY_STREAM,
+    Registry,
+    Tenant,
+    TenantNotFound,
+    TenantStatus,
+    display_name_of,
+    new_slug,
+    normalise_domain,
+    tenant_stream,
+)
+
+_UNSET: Final = object()
+
+
+@attrs.frozen
+class TenantSaveResult:
+    """What a tenant write did; ``adjustments`` are the policy clamps recorded with it."""
+
+    tenant: str
+    version: int
+    semver: str
+    changes: tuple[FieldChange, ...]
+    stripped: tuple[str, ...] = ()
+    adjustments: tuple[ConstraintViolation, ...] = ()
+    appended: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "version": self.semver,
+            "_version": self.version,
+            "appended": self.appended,
+            "changed": [c.path for c in self.changes],
+            "stripped": list(self.stripped),
+            "adjustments": [a.to_json() for a in self.adjustments],
+        }
+
+
+def tenant_scope(slug: str) -> str:
+    """Encryption scope: an envelope copied to another tenant's stream will not open there."""
+    return f"tenant:{slug}"
+
+
+@attrs.frozen
+class EffectiveDocument:
+    """A tenant's complete config document (before validation), with the clamped overrides it
+    was built from and the policy adjustments made on the way."""
+
+    document: dict[str, Any]
+    overrides: dict[str, Any]
+    adjustments: tuple[ConstraintViolation, ...]
+
+
+def effective_document(
+    platform_plain: Mapping[str, Any],
+    platform_runtime: Mapping[str, Any],
+    overrides_plain: Mapping[str, Any],
+    tenant: Tenant,
+    bootstrap: Bootstrap,
+) -> EffectiveDocument:
+    """Platform stored config ⊕ the tenant's overrides clamped by the policy ⊕ computed fields.
+
+    The policy is judged against the platform's *runtime* values (defaults and bootstrap
+    included: ``layered_document`` of ``platform_plain``, which callers build once per platform
+    version) and applied on every build, so a tightened platform limit binds at once (D22).
+    """
+    clamped, adjustments = enforce(overrides_plain, platform_runtime)
+    doc, _ = layered_document(
+        deep_merge(platform_plain, clamped), bootstrap, TenantRef(tenant.slug, tenant.domain)
+    )
+    return EffectiveDocument(doc, clamped, adjustments)
+
+
+class TenantCommands:
+    """Create and edit tenants; write, reset and restore their overrides."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        cipher: FieldCipher,
+        platform: ConfigCommands,
+        bootstrap: Bootstrap,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._log = log
+        self._cipher = cipher
+        self._platform = platform
+        self._bootstrap = bootstrap
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    # --- the registry ------------------------------------------------------------------------
+
+    async def registry(self) -> Registry:
+        registry = Registry()
+        for recorded in await self._log.read_stream(REGISTRY_STREAM):
+            event = events.decode(recorded)
+            if isinstance(event, TenantChanged):
+                registry = registry.apply(event, recorded.version)
+        return registry
+
+    async def tenant(self, slug: str) -> Tenant:
+        found = (await self.registry()).tenants.get(slug)
+        if found is None:
+            raise TenantNotFound(slug)
+        return found
+
+    async def create(
+        self,
+        slug: str,
+        author: Author,
+        *,
+        display_name: str | None = None,
+        domain: str | None = None,
+    ) -> Tenant:
+        slug = new_slug(slug)
+        tenant = Tenant(slug, display_name_of(display_name, slug), normalise_domain(domain))
+
+        async def attempt() -> Tenant:
+            registry = await self.registry()
+            if slug in registry.tenants:
+                raise ValidationFailed([Issue("slug", f"Tenant '{slug}' already exists")])
+            self._check_domain_free(registry, tenant)
+            await self._record(registry, tenant, author, created=True)
+            return tenant
+
+        return await with_retries(attempt, None, "the tenant registry")
+
+    async def update(
+        self,
+        slug: str,
+        author: Author,
+        *,
+        display_name: str | None = None,
+        domain: str | object | None = _UNSET,
+        status: str | None = None,
+    ) -> Tenant:
+        """Edit a tenant's record; ``domain=None`` removes its custom domain."""
+
+        async def attempt() -> Tenant:
+            registry = await self.registry()
+            current = registry.tenants.get(slug)
+            if current is None:
+                raise TenantNotFound(slug)
+            changed = attrs.evolve(
+                current,
+                display_name=display_name_of(display_name, slug)
+                if display_name is not None
+                else current.display_name,
+                domain=current.domain
+                if domain is _UNSET
+                else normalise_domain(domain if isinstance(domain, str) else None),
+                status=_status(status) if status is not None else current.status,
+            )
+            if changed == current:
+                return current
+            self._check_domain_free(registry, changed)
+            await self._record(registry, changed, author, created=False)
+            return changed
+
+        return await with_retries(attempt, None, "the tenant registry")
+
+    # --- overrides ---------------------------------------------------------------------------
+
+    async def load(self, slug: str, up_to: int | None = None) -> StoredConfig:
+        """One tenant's stored overrides (envelopes sealed), folded from its stream."""
+        state = StoredConfig()
+        for recorded in await self._log.read_stream(tenant_stream(slug), 1, up_to):
+            event = events.decode(recorded)
+            if isinstance(event, TenantOverrideChanged):
+                state = state.apply(event, recorded.version, recorded.position)
+        return state
+
+    def plaintext(self, slug: str, state: StoredConfig) -> dict[str, Any]:
+        return decrypt_fields(
+            state.document, TENANT_ENCRYPTED_FIELDS, self._cipher, tenant_scope(slug)
+        )
+
+    async def save(
+        self,
+        slug: str,
+        partial: Mapping[str, Any],
+        author: Author,
+        expected_version: int | None = None,
+        *,
+        replace_sections: bool = False,
+    ) -> TenantSaveResult:
+        """Write overrides: ``PATH=VALUE`` merges by default; the API's PUT replaces sections."""
+        write = filter_write(partial)
+        return await self._write(
+            slug,
+            lambda current: self._applied(write, current, replace_sections),
+            author,
+            expected_version,
+            "save",
+            write.stripped,
+        )
+
+    async def reset_section(
+        self, slug: str, section: str, author: Author, expected_version: int | None = None
+    ) -> TenantSaveResult:
+        """Drop every override of one section: the tenant inherits it again."""
+        if section not in TENANT_SECTIONS:
+            raise ValidationFailed(
+                [Issue("section", f"Section '{section}' is not a valid override section")]
+            )
+        author = author if author.reason else attrs.evolve(author, reason=f"Reset {section}")
+        return await self._write(
+            slug,
+            lambda current: {k: v for k, v in current.items() if k != section},
+            author,
+            expected_version,
+            "save",
+        )
+
+    async def restore(
+        self, slug: str, semver: str, author: Author, expected_version: int | None = None
+    ) -> TenantSaveResult:
+        """A new version of the tenant's overrides equal to an old one, re-validated and
+        re-clamped against today's platform policy."""
+        try:
+            target_version = version_of(semver)
+        except ValueError as exc:
+            raise ValidationFailed([Issue("version", str(exc))]) from None
+        head = await self._log.stream_version(tenant_stream(slug))
+        if not 1 <= target_version <= head:
+            raise ValidationFailed([Issue("version", f"version {semver} does not exist")])
+        target = self.plaintext(slug, await self.load(slug, target_version))
+        return await self._write(
+            slug, lambda _current: target, author, expected_version, "restore", restored_from=semver
+        )
+
+    # --- the shared write path ---------------------------------------------------------------
+
+    def _applied(
+        self, write: OverrideWrite, current: Mapping[str, Any], replace_sections: bool
+    ) -> dict[str, Any]:
+        restored, _kept = restore_masked(write.values, current, TENANT_ENCRYPTED_FIELDS)
+        return attrs.evolve(write, values=restored).apply(
+            current, replace_sections=replace_sections
+        )
+
+    async def _write(
+        self,
+        slug: str,
+        build: Callable[[dict[str, Any]], Mapping[str, Any]],
+        author: Author,
+        expected_version: int | None,
+        origin: str,
+        stripped: tuple[str, ...] = (),
+        restored_from: str | None = None,
+    ) -> TenantSaveResult:
+        tenant = await self.tenant(slug)
+
+        async def attempt() -> TenantSaveResult:
+            state = await self.load(slug)
+            if expected_version is not None and expected_version != state.version:
+                raise VersionConflict(expected_version, state.version)
+            candidate = build(self.plaintext(slug, state))
+            return await self._append(
+                tenant, state, candidate, author, origin, stripped, restored_from
+            )
+
+        async with self._lock:
+            return await with_retries(attempt, expected_version, f"tenant {slug}")
+
+    async def _append(
+        self,
+        tenant: Tenant,
+        state: StoredConfig,
+        candidate: Mapping[str, Any],
+        author: Author,
+        origin: str,
+        stripped: tuple[str, ...],
+        restored_from: str | None,
+    ) -> TenantSaveResult:
+        platform_plain = self._platform.plaintext(await self._platform.load())
+        platform_runtime, _ = layered_document(platform_plain, self._bootstrap)
+        built = effective_document(
+            platform_plain, platform_runtime, candidate, tenant, self._bootstrap
+        )
+        structure(AppConfig, built.document, f"Invalid overrides for tenant {tenant.slug}")
+        adjustments = built.adjustments
+        scope = tenant_scope(tenant.slug)
+        persisted = encrypt_changed(
+            built.overrides,
+            state.document,
+            self.plaintext(tenant.slug, state),
+            TENANT_ENCRYPTED_FIELDS,
+            self._cipher,
+            scope,
+        )
+        changes = field_changes(state.document, persisted)
+        if not changes:
+            semver = semver_of(state.version) if state.version else ""
+            return TenantSaveResult(
+                tenant.slug, state.version, semver, (), stripped, adjustments, False
+            )
+        version = state.version + 1
+        event = TenantOverrideChanged(
+            tenant=tenant.slug,
+            changes=changes,
+            semver=semver_of(version),
+            actor=author.actor,
+            reason=author.reason,
+            tags=author.tags,
+            environment=self._bootstrap.environment,
+            at=self._clock(),
+            origin=origin,
+            restored_from=restored_from,
+            stripped=stripped,
+            adjustments=tuple(a.to_json() for a in adjustments),
+        )
+        await self._log.append(tenant_stream(tenant.slug), state.version, [events.encode(event)])
+        return TenantSaveResult(tenant.slug, version, event.semver, changes, stripped, adjustments)
+
+    async def _record(
+        self, registry: Registry, tenant: Tenant, author: Author, *, created: bool
+    ) -> None:
+        event = TenantChanged(
+            slug=tenant.slug,
+            display_name=tenant.display_name,
+            domain=tenant.domain,
+            status=tenant.status.value,
+            actor=author.actor,
+            reason=author.reason,
+            at=self._clock(),
+            created=created,
+        )
+        await self._log.append(REGISTRY_STREAM, registry.version, [events.encode(event)])
+
+    @staticmethod
+    def _check_domain_free(registry: Registry, tenant: Tenant) -> None:
+        if tenant.domain is None:
+            return
+        owner = registry.by_domain(tenant.domain)
+        if owner is not None and owner.slug != tenant.slug:
+            raise ValidationFailed(
+                [Issue("domain", f"Domain {tenant.domain} is already used by tenant {owner.slug}")]
+            )
+
+
+def _status(raw: str) -> TenantStatus:
+    try:
+        return TenantStatus(raw)
+    except ValueError:
+        allowed = ", ".join(s.value for s in TenantStatus)
+        raise ValidationFailed([Issue("status", f"status must be one of: {allowed}")]) from None

@@ -1,0 +1,152 @@
+"""Platform floors and ceilings on tenant overrides (D22, spec.md §H.3).
+
+A tenant may make the platform stricter, never looser. Violations are adjusted, not rejected:
+an admin tightening a platform limit must not turn every tenant's stored overrides invalid, and a
+tenant admin asking for "no MFA" simply gets what the platform allows. Each adjustment is
+returned so it can be recorded in the audit trail.
+
+Which paths carry which rule is declared once, on the settings (``policy=``); this module only
+knows what each kind of rule means. The same function runs when overrides are written and again
+whenever a tenant's effective config is built, so a tightened platform limit binds at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from eventstore.docpath import get_path, set_path
+from eventstore.schema.paths import BOOLEAN_FLOORS, CEILINGS, NUMERIC_FLOORS, ORDERED_FLOORS
+from eventstore.schema.policy import Ceiling, NumericFloor, OrderedFloor
+
+#: ``get_path``'s own MISSING means "raise"; this one means "not there, skip the rule"
+_ABSENT: Final = object()
+
+
+@attrs.frozen
+class ConstraintViolation:
+    """One adjusted tenant value: what was asked for, what was kept, and the rule's sentence."""
+
+    path: str
+    original: Any
+    adjusted: Any
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "original": self.original,
+            "adjusted": self.adjusted,
+            "reason": self.reason,
+        }
+
+
+def js_number(value: float) -> str:
+    """A number as the reference's messages print it (``3600``, ``0.5``; never ``3600.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def enforce(
+    overrides: Mapping[str, Any], platform: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[ConstraintViolation, ...]]:
+    """Clamp ``overrides`` (a sparse document) to what ``platform`` (a full document) allows.
+
+    Order as in the reference: floors, the absolute minimum, ceilings, the ordered enum. A rule is
+    skipped where either side is absent or null, so an override that does not mention a path is
+    never given one.
+    """
+    doc: dict[str, Any] = dict(overrides)
+    found: list[ConstraintViolation] = []
+
+    def adjust(path: str, original: Any, adjusted: Any, reason: str) -> None:
+        nonlocal doc
+        doc = set_path(doc, path, adjusted)
+        found.append(ConstraintViolation(path, original, adjusted, reason))
+
+    def pair(path: str) -> tuple[Any, Any] | None:
+        tenant = get_path(doc, path, _ABSENT)
+        base = get_path(platform, path, _ABSENT)
+        if tenant in (_ABSENT, None) or base in (_ABSENT, None):
+            return None
+        return tenant, base
+
+    for path in BOOLEAN_FLOORS:
+        values = pair(path)
+        if values and values[1] is True and values[0] is False:
+            adjust(path, False, True, "Boolean floor: platform requires enabled")
+    for path in NUMERIC_FLOORS:
+        values = pair(path)
+        numbers = _numbers(values)
+        if numbers and numbers[0] < numbers[1]:
+            adjust(
+                path,
+                numbers[0],
+                numbers[1],
+                f"Numeric floor: must be >= platform value ({js_number(numbers[1])})",
+            )
+    for path, rule in NUMERIC_FLOORS.items():
+        minimum = rule.absolute_minimum if isinstance(rule, NumericFloor) else None
+        value = _number(get_path(doc, path, None))
+        if minimum is not None and pair(path) and value is not None and value < minimum:
+            adjust(path, value, minimum, f"Absolute minimum {minimum} per NIST SP 800-63B")
+    for path, rule in CEILINGS.items():
+        numbers = _numbers(pair(path))
+        if not numbers:
+            continue
+        tenant, base = numbers
+        zero_unlimited = isinstance(rule, Ceiling) and rule.zero_unlimited
+        if zero_unlimited and base == 0:
+            continue
+        if zero_unlimited and tenant == 0:
+            limit = js_number(base)
+            adjust(
+                path,
+                0,
+                base,
+                f"Ceiling: tenant cannot set unlimited when platform limits to {limit}",
+            )
+        elif tenant > base:
+            adjust(path, tenant, base, f"Ceiling: must be <= platform value ({js_number(base)})")
+    for path, rule in ORDERED_FLOORS.items():
+        values = pair(path)
+        if not values or not isinstance(rule, OrderedFloor):
+            continue
+        tenant, base = values
+        order = rule.order
+        if tenant in order and base in order and order.index(tenant) < order.index(base):
+            adjust(path, tenant, base, f"Floor: cannot weaken from '{base}' to '{tenant}'")
+    return doc, tuple(found)
+
+
+def _number(value: Any) -> float | int | None:
+    """``Number(value)`` of the reference, None for NaN: booleans and blank strings included."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return None if isinstance(value, float) and math.isnan(value) else value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return 0
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        if math.isnan(number):
+            return None
+        return int(number) if number.is_integer() else number
+    return None
+
+
+def _numbers(values: tuple[Any, Any] | None) -> tuple[float | int, float | int] | None:
+    if values is None:
+        return None
+    tenant, base = _number(values[0]), _number(values[1])
+    if tenant is None or base is None:
+        return None
+    return tenant, base
