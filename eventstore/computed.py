@@ -9,7 +9,6 @@ parameter so there is a single source of truth for *which* paths are computed.
 
 from __future__ import annotations
 
-import copy
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
+from eventstore.docpath import get_path, set_path
 from eventstore.errors import ConfigError, Issue, ValidationFailed
 
 Document = dict[str, Any]
@@ -34,44 +34,37 @@ FALLBACK_RP_ID: Final = "localhost"
 
 EMPTY_SECRET_MESSAGE: Final = "Secret is an empty string; delete the field to regenerate it"
 
+#: a private "absent" marker: ``None`` is a value, and docpath's MISSING means "raise"
+MISSING_VALUE: Final = object()
+
 _SCHEME = re.compile(r"^(https?)://", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------------------------
-# Dotted paths (private: eventstore/docpath.py is owned by someone else and not there yet)
-
-
-def _segments(path: str) -> list[str]:
-    parts = path.split(".")
-    if any(not part for part in parts):
-        raise ValueError(f"Config path must contain only non-empty segments: {path!r}")
-    return parts
+# Dotted paths: docpath's structural sharing means no rule ever deep-copies a whole document
 
 
 def _lookup(doc: Mapping[str, Any], path: str) -> tuple[bool, Any]:
-    node: Any = doc
-    for part in _segments(path):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
+    value = get_path(doc, path, MISSING_VALUE)
+    return (False, None) if value is MISSING_VALUE else (True, value)
 
 
-def _assign(doc: Document, path: str, value: Any) -> None:
-    """Set ``value`` in ``doc`` (a private copy), creating missing intermediate objects.
+def _assign(doc: Mapping[str, Any], path: str, value: Any) -> Document:
+    """A new document with ``value`` at ``path``, creating missing intermediate objects.
 
     An intermediate that exists but is not an object is an invalid document; overwriting it would
     silently drop the user's value, so it is reported instead.
     """
-    parts = _segments(path)
-    node = doc
-    for depth, part in enumerate(parts[:-1]):
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            where = ".".join(parts[: depth + 1])
-            raise ValidationFailed([Issue(where, f"must be an object to hold {path}")])
-        node = child
-    node[parts[-1]] = value
+    try:
+        return set_path(doc, path, value)
+    except TypeError:
+        parts = path.split(".")
+        where = next(
+            ".".join(parts[: depth + 1])
+            for depth in range(len(parts) - 1)
+            if not isinstance(get_path(doc, ".".join(parts[: depth + 1]), {}), Mapping)
+        )
+        raise ValidationFailed([Issue(where, f"must be an object to hold {path}")]) from None
 
 
 def _text(doc: Mapping[str, Any], path: str) -> str:
@@ -151,7 +144,7 @@ def resolve_secrets(
     (values taken from the environment are not counted), so the caller can tell the operator
     which secrets only exist because this is a development machine.
     """
-    result = copy.deepcopy(dict(doc))
+    result: Document = dict(doc)
     generated: list[str] = []
     fatal: list[str] = []
     for path, spec in specs.items():
@@ -170,7 +163,7 @@ def resolve_secrets(
             else:
                 fatal.append(spec.fatal_message(index))
         if len(values) == len(spec.env_vars):
-            _assign(result, path, values if spec.is_list else values[0])
+            result = _assign(result, path, values if spec.is_list else values[0])
             if any_generated:
                 generated.append(path)
     if fatal:
@@ -326,13 +319,13 @@ def apply_derived(
     doc: Mapping[str, Any], rules: Mapping[str, Rule], ctx: DerivationContext
 ) -> Document:
     """Return a copy of ``doc`` with every rule applied; fields a rule leaves alone stay absent."""
-    result = copy.deepcopy(dict(doc))
+    result: Document = dict(doc)
     for path, rule in rules.items():
         found, current = _lookup(result, path)
         value = rule(ctx, current)
         if (found and value == current) or (not found and value is None):
             continue
-        _assign(result, path, value)
+        result = _assign(result, path, value)
     return result
 
 

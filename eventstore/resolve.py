@@ -7,6 +7,8 @@ appended) and the tenant view, so there is one definition of "the effective conf
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -46,7 +48,14 @@ class Bootstrap:
 
 
 def default_document() -> dict[str, Any]:
-    """The complete default config (secrets not yet generated), as a JSON document."""
+    """The complete default config (secrets not yet generated), as a JSON document (a copy the
+    caller may change)."""
+    return copy.deepcopy(_shared_defaults())
+
+
+@functools.cache
+def _shared_defaults() -> dict[str, Any]:
+    """Shared, never modified: layering only builds new dicts on top of it (docpath)."""
     return unstructure(AppConfig(), reveal=True)
 
 
@@ -70,7 +79,7 @@ def layered_document(
     tenant: computed.TenantRef | None = None,
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The merged JSON document before validation, and the secret paths generated for it."""
-    defaults = default_document()
+    defaults = _shared_defaults()
     doc = deep_merge(defaults, strip_unpersisted(stored or {}))
     for path in BOOTSTRAP_WINS:
         doc = set_path(doc, path, get_path(defaults, path))

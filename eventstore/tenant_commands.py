@@ -122,15 +122,22 @@ class TenantCommands:
         self._bootstrap = bootstrap
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._registry = Registry()
 
     # --- the registry ------------------------------------------------------------------------
 
     async def registry(self) -> Registry:
-        registry = Registry()
-        for recorded in await self._log.read_stream(REGISTRY_STREAM):
+        """The registry as of now: the last fold plus whatever was appended since.
+
+        Incremental because every tenant write and build asks for it; refolding thousands of
+        tenants each time would make creating them quadratic.
+        """
+        registry = self._registry
+        for recorded in await self._log.read_stream(REGISTRY_STREAM, registry.version + 1):
             event = events.decode(recorded)
             if isinstance(event, TenantChanged):
                 registry = registry.apply(event, recorded.version)
+        self._registry = registry
         return registry
 
     async def tenant(self, slug: str) -> Tenant:

@@ -24,7 +24,7 @@ from eventstore.schema import AppConfig, structure_like
 from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, effective_document
 from eventstore.tenant_policy import ConstraintViolation
-from eventstore.tenants import Registry, TenantNotFound
+from eventstore.tenants import TenantNotFound
 
 DEFAULT_CACHE_SIZE: Final = 50
 
@@ -75,7 +75,6 @@ class TenantConfigs:
         self._cache: OrderedDict[str, TenantConfig] = OrderedDict()
         self._building: dict[str, asyncio.Future[TenantConfig]] = {}
         self._basis: PlatformBasis | None = None
-        self._registry: Registry | None = None
         self.builds = 0  # how many builds ran; lets tests see coalescing
 
     def __len__(self) -> int:
@@ -111,21 +110,17 @@ class TenantConfigs:
     def evict(self, slug: str) -> None:
         """The tenant's overrides or record changed: rebuild it on next use."""
         self._cache.pop(slug, None)
-        self._registry = None
 
     def evict_all(self) -> None:
         """The platform changed: every tenant config rests on it."""
         self._cache.clear()
         self._basis = None
-        self._registry = None
 
     # --- building ----------------------------------------------------------------------------
 
     async def _build(self, slug: str) -> TenantConfig:
         basis = self._current_basis()
-        registry = self._registry or await self._tenants.registry()
-        self._registry = registry
-        tenant = registry.tenants.get(slug)
+        tenant = (await self._tenants.registry()).tenants.get(slug)
         if tenant is None:
             raise TenantNotFound(slug)
         state = await self._tenants.load(slug)
