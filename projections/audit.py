@@ -1,7 +1,9 @@
 """Audit trail: who changed or revealed which setting, when and why, folded from events.
 
 The event log already is the audit trail (every save is an immutable event), so this module only
-reshapes events into one entry per changed field and one per reveal (D11). Entries are masked
+reshapes events into one entry per changed field (platform or tenant), one per reveal (D11), one
+per policy adjustment of a tenant write (D22: what was asked, what was kept, which rule) and one
+per change to the tenant registry. Entries are masked
 when they are built, not when they are shown: a secret's value — ciphertext envelope or, from
 older events, plaintext — never reaches an :class:`AuditEntry`, so no caller can leak it by
 forgetting to mask.
@@ -19,13 +21,25 @@ from typing import Any, Final, Literal
 import attrs
 
 from eventstore.crypto import ENVELOPE_PREFIX, mask_value
-from eventstore.events import CONFIG_CHANGED, SECRET_REVEALED, ConfigChanged, decode
+from eventstore.events import (
+    CONFIG_CHANGED,
+    SECRET_REVEALED,
+    TENANT_CHANGED,
+    TENANT_OVERRIDE_CHANGED,
+    ChangeEvent,
+    SecretRevealed,
+    TenantChanged,
+    TenantOverrideChanged,
+    decode,
+)
 from eventstore.log import RecordedEvent
-from eventstore.schema.paths import SECRET_FIELDS
+from eventstore.schema.paths import SECRET_FIELDS, TENANT_ENCRYPTED_FIELDS
+from eventstore.tenants import slug_of_stream
 
-EntryKind = Literal["change", "reveal"]
+EntryKind = Literal["change", "reveal", "adjustment", "tenant"]
 
-_SECRET_PATHS: Final = frozenset(SECRET_FIELDS)
+_SECRET_PATHS: Final = frozenset(SECRET_FIELDS) | frozenset(TENANT_ENCRYPTED_FIELDS)
+_AUDITED: Final = (CONFIG_CHANGED, SECRET_REVEALED, TENANT_OVERRIDE_CHANGED, TENANT_CHANGED)
 
 
 # --- masking ----------------------------------------------------------------------------------
@@ -92,6 +106,11 @@ class AuditEntry:
     def key(self) -> tuple[int, int]:
         return (self.position, self.index)
 
+    @property
+    def tenant(self) -> str | None:
+        """The tenant whose overrides or record this is about; None for the platform."""
+        return self.path if self.kind == "tenant" else slug_of_stream(self.stream)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -105,34 +124,41 @@ class AuditEntry:
             "semver": self.semver,
             "origin": self.origin,
             "stream": self.stream,
+            "tenant": self.tenant,
             "position": self.position,
         }
 
 
 def entries_of(recorded: RecordedEvent) -> list[AuditEntry]:
     """The audit entries one recorded event yields; events of other types yield none."""
-    if recorded.type not in (CONFIG_CHANGED, SECRET_REVEALED):
+    if recorded.type not in _AUDITED:
         return []
     event = decode(recorded)
-    if isinstance(event, ConfigChanged):
+    if isinstance(event, ChangeEvent):
+        return _change_entries(recorded, event)
+    if isinstance(event, TenantChanged):
+        record = {
+            "display_name": event.display_name,
+            "domain": event.domain,
+            "status": event.status,
+        }
         return [
             AuditEntry(
-                kind="change",
+                kind="tenant",
                 who=event.actor,
                 when=event.at,
-                why=event.reason,
-                path=change.path,
-                old=mask_for_display(change.path, change.old),
-                new=mask_for_display(change.path, change.new),
+                why=event.reason or ("created" if event.created else "updated"),
+                path=event.slug,
+                old=None,
+                new=record,
                 version=recorded.version,
-                semver=event.semver,
-                origin=event.origin,
+                semver=None,
+                origin="create" if event.created else "update",
                 stream=recorded.stream,
                 position=recorded.position,
-                index=index,
             )
-            for index, change in enumerate(event.changes)
         ]
+    assert isinstance(event, SecretRevealed)
     return [
         AuditEntry(
             kind="reveal",
@@ -149,6 +175,47 @@ def entries_of(recorded: RecordedEvent) -> list[AuditEntry]:
             position=recorded.position,
         )
     ]
+
+
+def _change_entries(recorded: RecordedEvent, event: ChangeEvent) -> list[AuditEntry]:
+    entries = [
+        AuditEntry(
+            kind="change",
+            who=event.actor,
+            when=event.at,
+            why=event.reason,
+            path=change.path,
+            old=mask_for_display(change.path, change.old),
+            new=mask_for_display(change.path, change.new),
+            version=recorded.version,
+            semver=event.semver,
+            origin=event.origin,
+            stream=recorded.stream,
+            position=recorded.position,
+            index=index,
+        )
+        for index, change in enumerate(event.changes)
+    ]
+    if isinstance(event, TenantOverrideChanged):
+        entries += [
+            AuditEntry(
+                kind="adjustment",
+                who=event.actor,
+                when=event.at,
+                why=str(adjustment["reason"]),
+                path=str(adjustment["path"]),
+                old=mask_for_display(str(adjustment["path"]), adjustment["original"]),
+                new=mask_for_display(str(adjustment["path"]), adjustment["adjusted"]),
+                version=recorded.version,
+                semver=event.semver,
+                origin=event.origin,
+                stream=recorded.stream,
+                position=recorded.position,
+                index=len(event.changes) + offset,
+            )
+            for offset, adjustment in enumerate(event.adjustments)
+        ]
+    return entries
 
 
 def _check_aware(name: str, moment: datetime | None) -> None:
@@ -168,11 +235,13 @@ def audit_entries(
     actor: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    tenant: str | None = None,
 ) -> list[AuditEntry]:
     """Audit entries in log order (oldest first), filtered.
 
-    ``since`` is inclusive and ``until`` exclusive, so consecutive windows neither overlap nor
-    leave a gap. Both must be timezone-aware, as comparing with a naive time would be ambiguous.
+    ``tenant`` keeps one tenant's entries: its overrides and its registry record. ``since`` is
+    inclusive and ``until`` exclusive, so consecutive windows neither overlap nor leave a gap.
+    Both must be timezone-aware, as comparing with a naive time would be ambiguous.
     """
     _check_aware("since", since)
     _check_aware("until", until)
@@ -183,6 +252,7 @@ def audit_entries(
             and (actor is None or entry.who == actor)
             and (since is None or entry.when >= since)
             and (until is None or entry.when < until)
+            and (tenant is None or entry.tenant == tenant)
         )
 
     def all_entries() -> Iterator[AuditEntry]:

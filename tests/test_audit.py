@@ -166,6 +166,7 @@ def test_reveal_entries_name_the_field_and_never_a_value() -> None:
         "semver": None,
         "origin": None,
         "stream": AUDIT_STREAM,
+        "tenant": None,
         "position": 3,
     }
 

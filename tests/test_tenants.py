@@ -25,6 +25,7 @@ from eventstore.secret import MASK
 from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, tenant_scope
 from eventstore.tenants import TenantNotFound, tenant_stream
+from projections.audit import audit_entries
 from projections.history import history_from
 from projections.tenant_configs import TenantConfigs
 
@@ -352,3 +353,25 @@ async def test_history_and_restore_per_tenant(store: Store) -> None:
     history = history_from(recorded, stream=tenant_stream("acme"))
     assert [v.version for v in history] == ["1.0.3", "1.0.2", "1.0.1", "1.0.0"]
     assert (await verify_log(store.log, HashChain(bytes(range(32))))).ok
+
+
+async def test_audit_shows_the_adjustment_the_registry_and_masks_tenant_secrets(
+    store: Store,
+) -> None:
+    too_long = {"oidc": {"token_ttl": {"access_token": 999999}}}
+    secret = {"features": {"social_providers": {"github": {"client_secret": "Zebra-9911-Quokka"}}}}
+    await store.tenants.save("acme", {**too_long, **secret}, Author("tenant-admin", "tighten"))
+    entries = audit_entries(store.log.storage.events, tenant="acme")
+    kinds = [(e.kind, e.path) for e in entries]
+    assert kinds == [
+        ("tenant", "acme"),
+        ("change", ACCESS),
+        ("change", "features.social_providers.github.client_secret"),
+        ("adjustment", ACCESS),
+    ]
+    adjustment = entries[-1]
+    assert (adjustment.old, adjustment.new, adjustment.who) == (999999, 3600, "tenant-admin")
+    assert adjustment.why == "Ceiling: must be <= platform value (3600)"
+    assert entries[2].new == MASK
+    assert all(e.tenant == "acme" for e in entries)
+    assert audit_entries(store.log.storage.events, tenant="globex") == []
