@@ -35,6 +35,7 @@ from eventstore.state import (
     PLATFORM_STREAM,
     StoredConfig,
     field_changes,
+    fold_stream,
     semver_of,
     value_at,
     version_of,
@@ -111,11 +112,7 @@ class ConfigCommands:
         """Fold the stream (from the newest usable snapshot) up to ``up_to``."""
         snapshot = await self._log.latest_snapshot(PLATFORM_STREAM, up_to)
         state = StoredConfig.from_snapshot(snapshot) if snapshot else StoredConfig()
-        for recorded in await self._log.read_stream(PLATFORM_STREAM, state.version + 1, up_to):
-            event = events.decode(recorded)
-            if isinstance(event, ConfigChanged):
-                state = state.apply(event, recorded.version, recorded.position)
-        return state
+        return await fold_stream(self._log, PLATFORM_STREAM, state, up_to)
 
     def plaintext(self, state: StoredConfig) -> dict[str, Any]:
         """The stored document with secrets decrypted; stays inside the process."""

@@ -224,47 +224,52 @@ def upcast(event_type: str, body: dict[str, Any]) -> dict[str, Any]:
 _parse: Final = json.JSONDecoder().decode
 
 
+_ChangeFields = tuple[
+    tuple[FieldChange, ...],
+    str,
+    str,
+    str,
+    tuple[str, ...],
+    str,
+    datetime,
+    str,
+    str | None,
+    tuple[str, ...],
+]
+
+
+def _change_fields(body: Mapping[str, Any]) -> _ChangeFields:
+    """What every change event holds, positional in field order (this runs once per event on
+    every replay, and keyword arguments cost measurably there)."""
+    return (
+        tuple(
+            [
+                FieldChange(c["path"], c["old"], c["new"], c.get("removed") is True)
+                for c in body["changes"]
+            ]
+        ),
+        body["semver"],
+        body["actor"],
+        body["reason"],
+        tuple(body["tags"]),
+        body["environment"],
+        datetime.fromisoformat(body["at"]),
+        body["origin"],
+        body["restored_from"],
+        tuple(body["kept_masked"]),
+    )
+
+
 def decode(recorded: RecordedEvent) -> DomainEvent:
     body = _parse(recorded.data.decode("utf-8"))
     if body.get("schema") != CURRENT_SCHEMA.get(recorded.type):
         body = upcast(recorded.type, body)
     if recorded.type == CONFIG_CHANGED:
-        # positional, in field order: this runs once per event on every replay
-        return ConfigChanged(
-            tuple(
-                [
-                    FieldChange(c["path"], c["old"], c["new"], c.get("removed") is True)
-                    for c in body["changes"]
-                ]
-            ),
-            body["semver"],
-            body["actor"],
-            body["reason"],
-            tuple(body["tags"]),
-            body["environment"],
-            datetime.fromisoformat(body["at"]),
-            body["origin"],
-            body["restored_from"],
-            tuple(body["kept_masked"]),
-        )
+        return ConfigChanged(*_change_fields(body))
     if recorded.type == TENANT_OVERRIDE_CHANGED:
         return TenantOverrideChanged(
             body["tenant"],
-            tuple(
-                [
-                    FieldChange(c["path"], c["old"], c["new"], c.get("removed") is True)
-                    for c in body["changes"]
-                ]
-            ),
-            body["semver"],
-            body["actor"],
-            body["reason"],
-            tuple(body["tags"]),
-            body["environment"],
-            datetime.fromisoformat(body["at"]),
-            body["origin"],
-            body["restored_from"],
-            tuple(body["kept_masked"]),
+            *_change_fields(body),
             tuple(body["stripped"]),
             tuple(body["adjustments"]),
         )

@@ -13,8 +13,8 @@ from typing import Any, Final
 import attrs
 
 from eventstore.docpath import delete_path, get_path, iter_leaves, set_path
-from eventstore.events import ChangeEvent, FieldChange, canonical_json
-from eventstore.log import Snapshot
+from eventstore.events import ChangeEvent, FieldChange, canonical_json, decode
+from eventstore.log import EventLog, Snapshot
 
 PLATFORM_STREAM: Final = "config/platform"
 AUDIT_STREAM: Final = "audit/platform"
@@ -62,6 +62,17 @@ class StoredConfig:
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> StoredConfig:
         return cls(json.loads(snapshot.state), snapshot.version, snapshot.position)
+
+
+async def fold_stream(
+    log: EventLog, stream: str, state: StoredConfig, up_to: int | None = None
+) -> StoredConfig:
+    """``state`` advanced by the change events of ``stream`` after it, up to ``up_to``."""
+    for recorded in await log.read_stream(stream, state.version + 1, up_to):
+        event = decode(recorded)
+        if isinstance(event, ChangeEvent):
+            state = state.apply(event, recorded.version, recorded.position)
+    return state
 
 
 def field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[FieldChange, ...]:

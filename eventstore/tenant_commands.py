@@ -28,7 +28,7 @@ from eventstore.log import EventLog
 from eventstore.resolve import Bootstrap, layered_document
 from eventstore.schema import AppConfig, structure
 from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS, TENANT_SECTIONS
-from eventstore.state import StoredConfig, field_changes, semver_of, version_of
+from eventstore.state import StoredConfig, field_changes, fold_stream, semver_of, version_of
 from eventstore.tenant_overrides import OverrideWrite, filter_write
 from eventstore.tenant_policy import ConstraintViolation, enforce
 from eventstore.tenants import (
@@ -205,12 +205,7 @@ class TenantCommands:
 
     async def load(self, slug: str, up_to: int | None = None) -> StoredConfig:
         """One tenant's stored overrides (envelopes sealed), folded from its stream."""
-        state = StoredConfig()
-        for recorded in await self._log.read_stream(tenant_stream(slug), 1, up_to):
-            event = events.decode(recorded)
-            if isinstance(event, TenantOverrideChanged):
-                state = state.apply(event, recorded.version, recorded.position)
-        return state
+        return await fold_stream(self._log, tenant_stream(slug), StoredConfig(), up_to)
 
     def plaintext(self, slug: str, state: StoredConfig) -> dict[str, Any]:
         return decrypt_fields(
