@@ -57,3 +57,23 @@ def project(tmp_path: Path) -> Path:
     """A project root with an empty ``runtime/`` directory (for ``.env`` files)."""
     (tmp_path / "runtime").mkdir()
     return tmp_path
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which real servers (or stand-ins) the adapter tests run against, before they run."""
+    import mongo_server
+    import pg_server
+
+    return [pg_server.describe(), mongo_server.describe()]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The same lines after the results, where ``pytest -q`` (``make test``) shows them too."""
+    for line in pytest_report_header(terminalreporter.config):
+        terminalreporter.write_line(f"servers: {line}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import mongo_server
+
+    mongo_server.stop()
