@@ -11,89 +11,29 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
-from functools import wraps
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any
 
 import click
 
+from adapters.cli_support import command, emit, guarded, nest, parse_assignment
+from adapters.cli_tenants import show_tenant, tenant
 from adapters.service import ConfigService
-from adapters.sources.jsonc import JsoncError
 from eventstore.commands import Author
 from eventstore.docpath import get_path
-from eventstore.errors import ConfigError, ValidationFailed, VersionConflict
+from eventstore.errors import ValidationFailed
 from eventstore.schema import unstructure
-
-EXIT_INVALID: Final = 2
-EXIT_CONFLICT: Final = 3
-T = TypeVar("T")
-
-
-def _emit(value: Any, as_json: bool) -> None:
-    if as_json or not isinstance(value, str):
-        click.echo(json.dumps(value, indent=None if as_json else 2, ensure_ascii=False))
-    else:
-        click.echo(value)
-
-
-def _fail(code: int, message: str) -> None:
-    click.echo(message, err=True)
-    sys.exit(code)
-
-
-def command(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async command with the service open, mapping errors to exit codes."""
-
-    @wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> None:
-        async def main() -> None:
-            service = await ConfigService.open(Path.cwd(), os.environ)
-            try:
-                await fn(service, *args, **kwargs)
-            finally:
-                await service.close()
-
-        guarded(lambda: main())
-
-    return run
-
-
-def guarded(make: Callable[[], Awaitable[None]]) -> None:
-    try:
-        asyncio.run(make())  # type: ignore[arg-type]
-    except (ValidationFailed, JsoncError) as exc:
-        _fail(EXIT_INVALID, str(exc))
-    except VersionConflict as exc:
-        _fail(EXIT_CONFLICT, str(exc))
-    except ConfigError as exc:
-        _fail(1, f"error: {exc}")
-
-
-def _parse_assignment(text: str) -> tuple[str, Any]:
-    path, sep, raw = text.partition("=")
-    if not sep or not path:
-        raise ValidationFailed([], f"expected PATH=VALUE, got {text!r}")
-    try:
-        return path, json.loads(raw)
-    except json.JSONDecodeError:
-        return path, raw
-
-
-def _nest(assignments: dict[str, Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    for path, value in assignments.items():
-        target = doc
-        *parents, leaf = path.split(".")
-        for segment in parents:
-            target = target.setdefault(segment, {})
-        target[leaf] = value
-    return doc
+from projections.runtime import AppliedVersion
 
 
 @click.group()
 def main() -> None:
     """Parako.ID configuration store."""
+    import structlog
+
+    # Until a command configures logging, diagnostics (say, "redis hint publishing
+    # unavailable" after a save) go to stderr, so stdout (``--json``) stays parseable.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 
 @main.command()
@@ -104,7 +44,7 @@ async def check(service: ConfigService, as_json: bool) -> None:
     mode = "file" if service.file_mode else "database"
     report = {"valid": True, "mode": mode, "version": service.version or None}
     if as_json:
-        _emit(report, True)
+        emit(report, True)
     else:
         for warning in service.sources.warnings:
             click.echo(f"warning: {warning}", err=True)
@@ -114,19 +54,27 @@ async def check(service: ConfigService, as_json: bool) -> None:
 @main.command()
 @click.argument("path", required=False)
 @click.option("--version", "semver", help="show a past version (as-of)")
+@click.option("--tenant", "slug", help="a tenant's effective config (like `tenant show`)")
 @click.option("--json", "as_json", is_flag=True)
 @command
-async def show(service: ConfigService, path: str | None, semver: str | None, as_json: bool) -> None:
+async def show(
+    service: ConfigService, path: str | None, semver: str | None, slug: str | None, as_json: bool
+) -> None:
     """Print the resolved runtime config or one PATH; secrets masked."""
+    if slug is not None:
+        if semver is not None:
+            raise ValidationFailed([], "--tenant and --version cannot be combined")
+        await show_tenant(service, slug, path, as_json)
+        return
     doc = unstructure(await service.config_at(semver))
     if path:
         try:
             value = get_path(doc, path)
         except KeyError:
             raise ValidationFailed([], f"no setting at {path!r}") from None
-        _emit(value, as_json)
+        emit(value, as_json)
     else:
-        _emit(doc, as_json)
+        emit(doc, as_json)
 
 
 @main.command(name="set")
@@ -147,7 +95,7 @@ async def set_(
     as_json: bool,
 ) -> None:
     """Change settings: PATH=VALUE… (VALUE is JSON when it parses as JSON, else a string)."""
-    partial = _nest(dict(map(_parse_assignment, assignments)))
+    partial = nest(dict(map(parse_assignment, assignments)))
     author = Author(actor, reason, tags or Author(actor).tags)
     result = await service.save(partial, author, expected_version)
     out = {
@@ -157,7 +105,7 @@ async def set_(
         "stripped": list(result.stripped),
     }
     if as_json:
-        _emit(out, True)
+        emit(out, True)
     elif result.appended:
         click.echo(f"saved {result.semver} ({len(result.changes)} change(s))")
     else:
@@ -177,7 +125,7 @@ async def rollback(
 ) -> None:
     """Make a new version equal to SEMVER (any version, not only the last 10)."""
     result = await service.restore(semver, Author(actor, reason))
-    _emit({"version": result.semver, "_version": result.version, "restored_from": semver}, as_json)
+    emit({"version": result.semver, "_version": result.version, "restored_from": semver}, as_json)
 
 
 @main.command()
@@ -190,7 +138,7 @@ async def history(service: ConfigService, limit: int, as_json: bool) -> None:
 
     versions = history_from(await service.recorded_events())[:limit]
     if as_json:
-        _emit([v.to_json() for v in versions], True)
+        emit([v.to_json() for v in versions], True)
         return
     for v in versions:
         when = v.timestamp.isoformat(timespec="seconds")
@@ -212,7 +160,7 @@ async def diff(service: ConfigService, old: str, new: str, as_json: bool) -> Non
     changes = diff_documents(before, after)
     impact = analyze_impact(changes)
     if as_json:
-        _emit({"changes": [c.to_json() for c in changes], "impact": impact.to_json()}, True)
+        emit({"changes": [c.to_json() for c in changes], "impact": impact.to_json()}, True)
         return
     for c in changes:
         click.echo(f"{c.change_type:>8} {c.path}: {c.old!r} -> {c.new!r}")
@@ -233,7 +181,7 @@ async def audit(
 
     entries = audit_entries(await service.recorded_events(None), path_prefix=prefix, actor=actor)
     if as_json:
-        _emit([e.to_json() for e in entries], True)
+        emit([e.to_json() for e in entries], True)
         return
     for e in entries:
         click.echo(f"{e.to_json()}")
@@ -244,7 +192,7 @@ async def audit(
 @command
 async def export(service: ConfigService, semver: str | None) -> None:
     """The stored config as JSON, secrets masked."""
-    _emit(await service.export(semver), True)
+    emit(await service.export(semver), True)
 
 
 @main.command(name="import")
@@ -285,7 +233,7 @@ async def verify(service: ConfigService, as_json: bool) -> None:
         }
     if report.snapshot_mismatch:
         out["snapshot_mismatch_at_version"] = report.snapshot_mismatch
-    _emit(out, as_json) if as_json else click.echo(
+    emit(out, as_json) if as_json else click.echo(
         "log verified: {checked} events".format(**out)
         if report.ok
         else f"verification FAILED: {json.dumps(out)}"
@@ -294,32 +242,73 @@ async def verify(service: ConfigService, as_json: bool) -> None:
         sys.exit(1)
 
 
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, so long-running commands shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 @main.command()
 @click.option("--interval", default=30.0, show_default=True, help="seconds between log polls")
 def run(interval: float) -> None:
     """Run an app process: open the store, keep the config current, log every new version."""
 
     async def serve() -> None:
-        service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)
         import structlog
 
+        from adapters.propagation import Propagator
+
+        stop = _stop_on_signals()
+        service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)
         log = structlog.get_logger("parako-config")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         mode = "file" if service.file_mode else "database"
         log.info("serving configuration", mode=mode, version=service.version)
-        service_config = service.config
-        click.echo(f"parako-config running ({mode} mode) — {service_config.application.title}")
+        click.echo(f"parako-config running ({mode} mode) — {service.config.application.title}")
         try:
-            while not stop.is_set():
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-                except TimeoutError:
-                    if await service.catch_up():
-                        log.info("applied new version", version=service.version)
+            if service.file_mode:
+                await stop.wait()
+                return
+            service.subscribe(
+                "log", lambda applied: log.info("applied new version", version=applied.semver)
+            )
+            async with Propagator(service, poll_interval=interval):
+                await stop.wait()
         finally:
             await service.close()
 
     guarded(serve)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+@click.option("--interval", default=30.0, show_default=True, help="seconds between log polls")
+def watch(as_json: bool, interval: float) -> None:
+    """Print one line per applied version (the current one first) until SIGINT/SIGTERM."""
+
+    async def serve() -> None:
+        from adapters.propagation import Propagator
+        from adapters.watch import format_applied
+
+        stop = _stop_on_signals()
+        service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)
+        try:
+
+            def show(applied: AppliedVersion) -> None:
+                click.echo(format_applied(applied, as_json))
+                sys.stdout.flush()
+
+            if service.view.last_applied is not None:
+                show(service.view.last_applied)
+            service.subscribe("watch", show)
+            async with Propagator(service, poll_interval=interval):
+                await stop.wait()
+        finally:
+            await service.close()
+
+    guarded(serve)
+
+
+main.add_command(tenant)

@@ -15,20 +15,22 @@ from typing import Any, Final
 
 import attrs
 
+from adapters.hints import Hint, HintTransport, new_origin_id, publish_all, transports_for
 from adapters.layers import Sources, read_sources
 from adapters.logging import LoggingSettings, configure_logging
 from adapters.sqlite_log import SqliteEventLog
+from adapters.tenant_service import TenantService
 from eventstore import events
 from eventstore.commands import PLATFORM_SCOPE, Author, ConfigCommands, SaveResult
-from eventstore.crypto import FieldCipher, Keyring, derive_key, mask_fields
+from eventstore.crypto import PURPOSE_HASH_CHAIN, FieldCipher, Keyring, derive_key, mask_fields
 from eventstore.errors import ConfigError, Issue, ValidationFailed
-from eventstore.hashchain import ChainReport, ChainVerifier, HashChain
+from eventstore.hashchain import GENESIS, ChainReport, ChainVerifier, HashChain
 from eventstore.log import EventLog
 from eventstore.resolve import resolve, strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
 from eventstore.state import PLATFORM_STREAM, StoredConfig, version_of
-from projections.runtime import RuntimeView
+from projections.runtime import RuntimeView, Subscriber
 
 KEY_ID_META: Final = "encryption-key-id"
 _PAGE: Final = 1000
@@ -65,8 +67,10 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        # ``head`` is read before the walk, which goes on until an empty page: events another
+        # writer commits meanwhile are verified too, so the walk may end beyond it, never short
         return (
-            self.chain.ok and self.chain.last_position == self.head and not self.snapshot_mismatch
+            self.chain.ok and self.chain.last_position >= self.head and not self.snapshot_mismatch
         )
 
 
@@ -86,6 +90,12 @@ class ConfigService:
         self._chain = chain
         self._view = RuntimeView(log, commands) if log and commands else None
         self._file_config: AppConfig | None = None
+        #: random per service: hints carry it so a process can ignore its own (D19)
+        self.origin_id = new_origin_id()
+        #: hint transports (Redis, NOTIFY) this deployment uses; connected lazily
+        self.hint_transports: list[HintTransport] = []
+        #: tenants, their overrides and effective configs; None unless multi-tenancy is on
+        self.tenants: TenantService | None = None
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -105,20 +115,40 @@ class ConfigService:
         keyring = Keyring.from_values(
             bootstrap.environ.get("ENCRYPTION_KEY"), bootstrap.environ.get("ENCRYPTION_KEY_RETIRED")
         )
-        chain = HashChain(derive_key(keyring.current, "hash-chain"))
+        chain = chain_for(keyring.current)
         log = await open_log(sources, chain)
         try:
-            await check_key(log, keyring)
+            store_key = await check_key(log, keyring)
+            if store_key != keyring.current:
+                # rotated: the chain stays keyed by the key the store was created with
+                await log.close()
+                chain = chain_for(store_key)
+                log = await open_log(sources, chain)
             commands = ConfigCommands(log, FieldCipher(keyring), bootstrap)
             await commands.initialize()
             service = cls(sources, log, commands, chain)
             await service.catch_up()
+            prefix = service.config.deployment.redis_prefix
+            service.hint_transports = transports_for(sources, service.origin_id, prefix)
+            multi_tenancy = service.config.features.multi_tenancy
+            if multi_tenancy.enabled:
+                service.tenants = TenantService(
+                    log,
+                    FieldCipher(keyring),
+                    commands,
+                    bootstrap,
+                    service.view,
+                    multi_tenancy.provider_pool.max_size,
+                    lambda: (service.origin_id, service.hint_transports),
+                )
         except BaseException:
             await log.close()
             raise
         return service
 
     async def close(self) -> None:
+        for transport in self.hint_transports:
+            await transport.close()
         if self._log is not None:
             await self._log.close()
 
@@ -147,13 +177,27 @@ class ConfigService:
     def version(self) -> int:
         return self._view.version if self._view else 0
 
-    async def catch_up(self) -> bool:
-        return await self._view.catch_up() if self._view else False
+    @property
+    def position(self) -> int:
+        """The global log position the current config reflects."""
+        return self._view.position if self._view else 0
 
-    def subscribe(self, name: str, callback: Callable[[RuntimeView], Any]) -> None:
+    @property
+    def view(self) -> RuntimeView:
         self._need_store()
         assert self._view is not None
-        self._view.subscribe(name, callback)
+        return self._view
+
+    async def head_position(self) -> int:
+        return await self._need_log().head_position()
+
+    async def catch_up(self) -> bool:
+        """Apply every event committed since our position (coalesced, see RuntimeView)."""
+        return await self._view.catch_up() if self._view else False
+
+    def subscribe(self, name: str, callback: Subscriber) -> None:
+        """Call ``callback(applied)`` once per applied version, in order (see RuntimeView)."""
+        self.view.subscribe(name, callback)
 
     async def stored_at(self, semver: str | None = None) -> StoredConfig:
         commands = self._need_store()
@@ -210,6 +254,7 @@ class ConfigService:
         self, partial: Mapping[str, Any], author: Author, expected_version: int | None = None
     ) -> SaveResult:
         result = await self._need_store().save(partial, author, expected_version)
+        await self._announce(result)
         await self.catch_up()
         return result
 
@@ -217,11 +262,13 @@ class ConfigService:
         self, semver: str, author: Author, expected_version: int | None = None
     ) -> SaveResult:
         result = await self._need_store().restore(semver, author, expected_version)
+        await self._announce(result)
         await self.catch_up()
         return result
 
     async def import_document(self, document: Mapping[str, Any], author: Author) -> SaveResult:
         result = await self._need_store().import_document(document, author)
+        await self._announce(result)
         await self.catch_up()
         return result
 
@@ -251,6 +298,31 @@ class ConfigService:
         mismatch = None if not report.ok else await self._check_snapshots()
         return VerifyReport(report, head, mismatch)
 
+    async def verify_recent(self, count: int) -> ChainReport:
+        """Check the hash links of the newest ``count`` events only: cheap enough for a health
+        check, and it catches an edit of recent history (``verify`` checks everything)."""
+        log = self._need_log()
+        assert self._chain is not None
+        start = max(0, await log.head_position() - count)
+        anchor = (await log.read_all(start - 1, 1))[0] if start else None
+        verifier = ChainVerifier(
+            self._chain,
+            anchor.link if anchor else GENESIS,
+            after_position=anchor.position if anchor else 0,
+        )
+        verifier.feed(await log.read_all(verifier.last_position, count))
+        return verifier.report()
+
+    async def plaintext_at(self, semver: str | None = None) -> dict[str, Any]:
+        """The stored document at ``semver`` (the newest when None) with secrets decrypted, for
+        code that must compare secrets (a diff, a masked value sent back); never shown as is."""
+        return self._need_store().plaintext(await self.stored_at(semver))
+
+    @property
+    def event_log(self) -> EventLog:
+        """The event log, for adapters that keep streams of their own in it (API tokens)."""
+        return self._need_log()
+
     async def _check_snapshots(self) -> int | None:
         log = self._need_log()
         commands = self._need_store()
@@ -267,6 +339,21 @@ class ConfigService:
         del commands
         return None
 
+    async def _announce(self, result: SaveResult, stream: str = PLATFORM_STREAM) -> None:
+        """Tell other processes to catch up, before our own catch-up to keep latency low.
+
+        The position sent is the head after the append (at least the new event's), so a receiver
+        that is already there can skip its catch-up. Publishing never fails the save.
+        """
+        if not result.appended or not self.hint_transports:
+            return
+        try:
+            head: int | None = await self._need_log().head_position()
+        except Exception:
+            head = None
+        hint = Hint(self.origin_id, stream, result.version, head)
+        await publish_all(self.hint_transports, hint)
+
     # --- helpers -----------------------------------------------------------------------------
 
     def _need_store(self) -> ConfigCommands:
@@ -281,18 +368,43 @@ class ConfigService:
 
 
 async def open_log(sources: Sources, chain: HashChain) -> EventLog:
-    """The event log named by ``STORAGE_ADAPTER``."""
+    """The event log named by ``STORAGE_ADAPTER``, opened and migrated.
+
+    Drivers are imported here, on demand, so a SQLite installation never loads asyncpg or pymongo.
+    """
     storage = sources.bootstrap.overrides
+    environ = sources.bootstrap.environ
     adapter = storage.get("storage.adapter", "sqlite")
-    if adapter != "sqlite":
-        raise ConfigError(f"STORAGE_ADAPTER={adapter} is not available in this version; use sqlite")
+    if adapter == "postgresql":
+        from adapters.postgres_log import PostgresEventLog
+
+        url = storage.get("storage.postgresql.url")
+        if not url:
+            raise ConfigError("STORAGE_ADAPTER=postgresql needs STORAGE_POSTGRESQL_URL")
+        reject = environ.get("PG_SSL_REJECT_UNAUTHORIZED", "true").strip().lower() != "false"
+        return await PostgresEventLog.open(str(url), chain, ssl_reject_unauthorized=reject)
+    if adapter == "mongodb":
+        from adapters.mongo_log import MongoEventLog
+
+        uri = storage.get("storage.mongodb.uri")
+        if not uri:
+            raise ConfigError("STORAGE_ADAPTER=mongodb needs STORAGE_MONGODB_URI")
+        return await MongoEventLog.open(str(uri), chain)
     raw = storage.get("storage.sqlite.path", "./runtime/data/parako.db")
     path = Path(raw)
     return await SqliteEventLog.open(path if path.is_absolute() else sources.root / path, chain)
 
 
-async def check_key(log: EventLog, keyring: Keyring) -> None:
-    """Refuse a store written with another ENCRYPTION_KEY before anything is read or written."""
+def chain_for(master: bytes) -> HashChain:
+    """The hash chain key is derived from the key the store was *created* with, not the current
+    one: links already written cannot be re-signed, so rotating ENCRYPTION_KEY must not change
+    it. (Retiring that key for good therefore needs a re-anchored log; see the README.)"""
+    return HashChain(derive_key(master, PURPOSE_HASH_CHAIN))
+
+
+async def check_key(log: EventLog, keyring: Keyring) -> bytes:
+    """Refuse a store written with another ENCRYPTION_KEY before anything is read or written;
+    return the key the store was created with (the current one, or a retired one)."""
     recorded = await log.read_meta(KEY_ID_META)
     if recorded is None:
         if await log.head_position() == 0:
@@ -301,12 +413,14 @@ async def check_key(log: EventLog, keyring: Keyring) -> None:
         recorded = await log.read_meta(KEY_ID_META)
         if recorded is None:
             raise ConfigError("the store has events but no key fingerprint; refusing to guess")
-    if recorded.decode() not in keyring.ids:
+    master = keyring.master_for(recorded.decode())
+    if master is None:
         raise ConfigError(
             f"ENCRYPTION_KEY does not match this store: it was created with key "
             f"{recorded.decode()}, and the configured keys are {', '.join(keyring.ids)}. Restore "
             "the original ENCRYPTION_KEY (or list it in ENCRYPTION_KEY_RETIRED after a rotation)"
         )
+    return master
 
 
 __all__ = ["PLATFORM_SCOPE", "Author", "ConfigService", "FileModeError", "VerifyReport"]

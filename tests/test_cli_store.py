@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,34 @@ def db_root(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@contextlib.contextmanager
+def _sqlite_storage() -> Iterator[str]:
+    yield "STORAGE_ADAPTER=sqlite\n"
+
+
+@contextlib.contextmanager
+def _postgresql_storage() -> Iterator[str]:
+    from pg_server import fresh_database  # skips (or fails under CI) without a server
+
+    with fresh_database() as url:
+        yield f"STORAGE_ADAPTER=postgresql\nSTORAGE_POSTGRESQL_URL={url}\n"
+
+
+#: backend name -> context manager yielding the .env lines of a fresh, empty store
+STORAGES: dict[str, Callable[[], contextlib.AbstractContextManager[str]]] = {
+    "sqlite": _sqlite_storage,
+    "postgresql": _postgresql_storage,
+}
+
+
+@pytest.fixture(params=list(STORAGES))
+def store_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """A project root in database mode, once per storage backend."""
+    with STORAGES[request.param]() as storage:
+        write_env(tmp_path, f"{storage}USE_FILE_CONFIG=false\nENCRYPTION_KEY={KEY}\n")
+        yield tmp_path
+
+
 @pytest.fixture
 def file_root(tmp_path: Path) -> Path:
     write_env(tmp_path, "DEPLOYMENT_ENVIRONMENT=development\nUSE_FILE_CONFIG=true\n")
@@ -64,7 +94,8 @@ def file_root(tmp_path: Path) -> Path:
 # --- database mode -----------------------------------------------------------------------------
 
 
-def test_set_history_conflict_rollback_verify(db_root: Path) -> None:
+def test_set_history_conflict_rollback_verify(store_root: Path) -> None:
+    db_root = store_root
     done = run(db_root, "set", 'branding.companyName="Acme"', "--by", "alice", "--reason", "test")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "saved 1.0.1 (1 change(s))"

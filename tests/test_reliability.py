@@ -1,4 +1,5 @@
-"""Several processes on one SQLite file, and writers killed mid-save.
+"""Several processes on one store, and writers killed mid-save, on every SQL storage backend
+(a SQLite file; a fresh database on a real PostgreSQL server, chosen through ``runtime/.env``).
 
 Run as a script (``python test_reliability.py saver|writer ...``) this module is also the worker
 of both tests, so the worker code is linted and type-checked like the rest.
@@ -13,8 +14,11 @@ import random
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from adapters.service import ConfigService
 from eventstore import events
@@ -82,15 +86,56 @@ async def writer(root: Path, round_: int) -> None:
 # --- tests -------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _sqlite_storage() -> Iterator[str]:
+    yield ""  # the default: runtime/data/parako.db under the root
+
+
+@contextlib.contextmanager
+def _postgresql_storage() -> Iterator[str]:
+    from pg_server import fresh_database  # skips (or fails under CI) without a server
+
+    with fresh_database() as url:
+        yield f"STORAGE_ADAPTER=postgresql\nSTORAGE_POSTGRESQL_URL={url}\n"
+
+
+#: backend name -> context manager yielding the runtime/.env lines of a fresh, empty store
+STORAGES: dict[str, Callable[[], contextlib.AbstractContextManager[str]]] = {
+    "sqlite": _sqlite_storage,
+    "postgresql": _postgresql_storage,
+}
+
+
+def _settle(root: Path) -> None:
+    """On a server, a killed writer's last COMMIT can still land after the kill: wait for it."""
+    env = root / "runtime" / ".env"
+    lines = env.read_text(encoding="utf-8").splitlines() if env.exists() else []
+    for line in lines:
+        if line.startswith("STORAGE_POSTGRESQL_URL="):
+            from pg_server import wait_until_alone
+
+            wait_until_alone(line.partition("=")[2])
+
+
+@pytest.fixture(params=list(STORAGES))
+def root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """A project root whose store is on the backend under test; workers get only this path."""
+    with STORAGES[request.param]() as env_lines:
+        if env_lines:
+            (tmp_path / "runtime").mkdir()
+            (tmp_path / "runtime" / ".env").write_text(env_lines, encoding="utf-8")
+        yield tmp_path
+
+
 async def _open(root: Path) -> ConfigService:
     return await ConfigService.open(root, ENVIRON)
 
 
-def test_concurrent_processes_with_expected_versions(tmp_path: Path) -> None:
-    """Four processes start on a fresh file at once and each makes 50 saves through conflicts."""
+def test_concurrent_processes_with_expected_versions(root: Path) -> None:
+    """Four processes start on a fresh store at once and each makes 50 saves through conflicts."""
     processes = [
         subprocess.Popen(
-            worker_command("saver", str(tmp_path), str(w), str(SAVES_PER_WORKER)),
+            worker_command("saver", str(root), str(w), str(SAVES_PER_WORKER)),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -107,7 +152,7 @@ def test_concurrent_processes_with_expected_versions(tmp_path: Path) -> None:
     assert [r["saved"] for r in reports] == [SAVES_PER_WORKER] * WORKERS
 
     async def check() -> None:
-        async with await _open(tmp_path) as service:
+        async with await _open(root) as service:
             assert service.version == 1 + WORKERS * SAVES_PER_WORKER
             versions = history_from(await service.recorded_events())
             assert [v.stream_version for v in versions] == list(range(service.version, 0, -1))
@@ -130,11 +175,11 @@ def _changes(recorded: Any) -> Any:
     return event.changes if isinstance(event, events.ConfigChanged) else ()
 
 
-def test_writers_killed_mid_save_leave_a_consistent_store(tmp_path: Path) -> None:
+def test_writers_killed_mid_save_leave_a_consistent_store(root: Path) -> None:
     rng = random.Random(20260101)
 
     async def check_after(round_: int) -> int:
-        async with await _open(tmp_path) as service:
+        async with await _open(root) as service:
             report = await service.verify()
             assert report.ok, (round_, report)
             assert report.chain.checked == report.head
@@ -151,7 +196,7 @@ def test_writers_killed_mid_save_leave_a_consistent_store(tmp_path: Path) -> Non
     writer_saves = 0
     for round_ in range(KILLS):
         process = subprocess.Popen(
-            worker_command("writer", str(tmp_path), str(round_)),
+            worker_command("writer", str(root), str(round_)),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -166,6 +211,7 @@ def test_writers_killed_mid_save_leave_a_consistent_store(tmp_path: Path) -> Non
         finally:
             process.communicate(timeout=30)
         assert process.returncode == -signal.SIGKILL
+        _settle(root)
         writer_saves = asyncio.run(check_after(round_))
     assert writer_saves > 0
 

@@ -1,12 +1,18 @@
-"""The write side through the service API, on real SQLite files: first start, save, restore,
-import, reveal, as-of, snapshots, the key check, encryption at rest and upcasting."""
+"""The write side through the service API: first start, save, restore, import, reveal, as-of,
+snapshots, the key check, encryption at rest and upcasting.
+
+Most tests run once per storage backend (the ``backend`` parameter: real SQLite files, and a
+fresh database on a real PostgreSQL server); the few that inspect SQLite files stay SQLite-only.
+Adding a backend is one entry in :data:`STORAGES` plus its raw-access helpers below.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,8 +21,8 @@ from typing import Any
 import pytest
 import structlog
 
-from adapters.service import ConfigService
-from adapters.sqlite_log import SqliteEventLog
+from adapters.layers import read_sources
+from adapters.service import ConfigService, open_log
 from eventstore import events
 from eventstore.commands import Author
 from eventstore.crypto import derive_key, parse_encryption_key
@@ -39,6 +45,73 @@ SMTP_PASSWORD = "Sm7p-Pl41ntext-Zebra-Quokka-4471"
 
 def db_path(root: Path) -> Path:
     return root / "runtime" / "data" / "parako.db"
+
+
+# --- storage backends --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _sqlite_environ() -> Iterator[dict[str, str]]:
+    yield dict(ENVIRON)
+
+
+@contextlib.contextmanager
+def _postgresql_environ() -> Iterator[dict[str, str]]:
+    from pg_server import fresh_database  # skips (or fails under CI) without a server
+
+    with fresh_database() as url:
+        yield {**ENVIRON, "STORAGE_ADAPTER": "postgresql", "STORAGE_POSTGRESQL_URL": url}
+
+
+#: backend name -> context manager yielding the environment of a fresh, empty store
+STORAGES: dict[str, Callable[[], contextlib.AbstractContextManager[dict[str, str]]]] = {
+    "sqlite": _sqlite_environ,
+    "postgresql": _postgresql_environ,
+}
+
+
+@pytest.fixture(params=list(STORAGES))
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_environ(backend: str) -> Iterator[dict[str, str]]:
+    """The variables that open a fresh store on ``backend`` (root: the test's tmp_path)."""
+    with STORAGES[backend]() as environ:
+        yield environ
+
+
+def _pg_rows(environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
+    import asyncpg
+    from pg_server import run_sync
+
+    async def fetch() -> list[tuple[object, ...]]:
+        connection = await asyncpg.connect(environ["STORAGE_POSTGRESQL_URL"])
+        try:
+            return [tuple(r) for r in await connection.fetch(sql)]
+        finally:
+            await connection.close()
+
+    return run_sync(fetch())
+
+
+def raw_query(root: Path, environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
+    """Run SQL on the store's database behind the service's back (SQL backends only)."""
+    if environ.get("STORAGE_ADAPTER") == "postgresql":
+        return _pg_rows(environ, sql)
+    with closing(sqlite3.connect(db_path(root))) as db, db:
+        return list(db.execute(sql).fetchall())
+
+
+def stored_state(root: Path, environ: dict[str, str]) -> object:
+    """Everything the store holds, to show that an operation wrote nothing."""
+    if environ.get("STORAGE_ADAPTER") == "postgresql":
+        return [
+            _pg_rows(environ, f"SELECT * FROM {table} ORDER BY 1, 2")
+            for table in ("events", "snapshots", "meta")
+        ]
+    return {p.name: p.read_bytes() for p in db_path(root).parent.iterdir()}
 
 
 def plain(secret: Secret | None) -> str:
@@ -74,8 +147,10 @@ async def opened(tmp_path: Path) -> AsyncIterator[list[ConfigService]]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, opened: list[ConfigService]) -> ConfigService:
-    service = await ConfigService.open(tmp_path, ENVIRON)
+async def store(
+    tmp_path: Path, store_environ: dict[str, str], opened: list[ConfigService]
+) -> ConfigService:
+    service = await ConfigService.open(tmp_path, store_environ)
     opened.append(service)
     return service
 
@@ -98,9 +173,9 @@ def _restore_logging() -> Iterator[None]:
 
 
 async def test_first_start_makes_1_0_0_with_generated_secrets_that_persist(
-    tmp_path: Path, opened: list[ConfigService]
+    tmp_path: Path, store_environ: dict[str, str], opened: list[ConfigService]
 ) -> None:
-    first = await ConfigService.open(tmp_path, ENVIRON)
+    first = await ConfigService.open(tmp_path, store_environ)
     opened.append(first)
     assert first.version == 1
     entries = await history(first)
@@ -117,7 +192,7 @@ async def test_first_start_makes_1_0_0_with_generated_secrets_that_persist(
     assert len({jwt, hmac_secret, *cookies}) == 4
     await first.close()
 
-    again = await ConfigService.open(tmp_path, ENVIRON)
+    again = await ConfigService.open(tmp_path, store_environ)
     opened.append(again)
     assert again.version == 1
     reopened = again.config.security.secrets
@@ -282,22 +357,18 @@ async def test_as_of_by_version_and_by_time(store: ConfigService) -> None:
 
 
 async def test_snapshots_and_cold_open_after_120_saves(
-    tmp_path: Path, store: ConfigService, opened: list[ConfigService]
+    tmp_path: Path, store_environ: dict[str, str], store: ConfigService, opened: list[ConfigService]
 ) -> None:
     for n in range(1, 50):
         await store.save({"branding": {"companyName": f"Save {n}"}}, ALICE)
-    with closing(sqlite3.connect(db_path(tmp_path))) as db:
-        assert db.execute("SELECT version, position FROM snapshots").fetchall() == [(50, 50)]
+    snapshots = "SELECT version, position FROM snapshots ORDER BY version"
+    assert raw_query(tmp_path, store_environ, snapshots) == [(50, 50)]
     for n in range(50, 121):
         await store.save({"branding": {"companyName": f"Save {n}"}}, ALICE)
     assert store.version == 121
-    with closing(sqlite3.connect(db_path(tmp_path))) as db:
-        assert db.execute("SELECT version FROM snapshots ORDER BY version").fetchall() == [
-            (50,),
-            (100,),
-        ]
+    assert [v for v, _ in raw_query(tmp_path, store_environ, snapshots)] == [50, 100]
 
-    cold = await ConfigService.open(tmp_path, ENVIRON)
+    cold = await ConfigService.open(tmp_path, store_environ)
     opened.append(cold)
     assert cold.version == 121
     assert company(cold) == "Save 120"
@@ -306,9 +377,8 @@ async def test_snapshots_and_cold_open_after_120_saves(
     await cold.close()
 
     # the same config when every version is replayed from the first event
-    with closing(sqlite3.connect(db_path(tmp_path))) as db, db:
-        db.execute("DELETE FROM snapshots")
-    replayed = await ConfigService.open(tmp_path, ENVIRON)
+    raw_query(tmp_path, store_environ, "DELETE FROM snapshots")
+    replayed = await ConfigService.open(tmp_path, store_environ)
     opened.append(replayed)
     assert replayed.config == store.config
 
@@ -317,23 +387,22 @@ async def test_snapshots_and_cold_open_after_120_saves(
 
 
 async def test_a_different_encryption_key_is_refused_and_nothing_is_written(
-    tmp_path: Path,
+    tmp_path: Path, store_environ: dict[str, str]
 ) -> None:
-    async with await ConfigService.open(tmp_path, ENVIRON) as service:
+    async with await ConfigService.open(tmp_path, store_environ) as service:
         await service.save({"branding": {"companyName": "Acme"}}, ALICE)
-    data_dir = db_path(tmp_path).parent
-    before = {p.name: p.read_bytes() for p in data_dir.iterdir()}
-    assert "parako.db" in before
+    before = stored_state(tmp_path, store_environ)
+    assert before
 
     with pytest.raises(ConfigError) as caught:
-        await ConfigService.open(tmp_path, {**ENVIRON, "ENCRYPTION_KEY": OTHER_KEY})
+        await ConfigService.open(tmp_path, {**store_environ, "ENCRYPTION_KEY": OTHER_KEY})
     message = str(caught.value)
     assert "ENCRYPTION_KEY does not match this store" in message
     assert KEY not in message
     assert OTHER_KEY not in message
-    assert {p.name: p.read_bytes() for p in data_dir.iterdir()} == before
+    assert stored_state(tmp_path, store_environ) == before
 
-    async with await ConfigService.open(tmp_path, ENVIRON) as service:
+    async with await ConfigService.open(tmp_path, store_environ) as service:
         assert (service.version, company(service)) == (2, "Acme")
 
 
@@ -379,9 +448,9 @@ async def test_a_saved_secret_is_never_stored_or_logged_in_clear(
 
 
 async def test_an_event_in_the_v1_shape_is_read_upcast(
-    tmp_path: Path, opened: list[ConfigService]
+    tmp_path: Path, store_environ: dict[str, str], opened: list[ConfigService]
 ) -> None:
-    async with await ConfigService.open(tmp_path, ENVIRON):
+    async with await ConfigService.open(tmp_path, store_environ):
         pass
     body = {
         "schema": 1,
@@ -392,13 +461,13 @@ async def test_an_event_in_the_v1_shape_is_read_upcast(
         "at": "2026-01-01T00:00:00+00:00",
     }
     chain = HashChain(derive_key(parse_encryption_key(KEY), "hash-chain"))
-    log = await SqliteEventLog.open(db_path(tmp_path), chain)
+    log = await open_log(read_sources(tmp_path, store_environ), chain)
     try:
         await log.append(PLATFORM_STREAM, 1, [NewEvent("ConfigChanged", canonical_json(body))])
     finally:
         await log.close()
 
-    service = await ConfigService.open(tmp_path, ENVIRON)
+    service = await ConfigService.open(tmp_path, store_environ)
     opened.append(service)
     recorded = (await service.recorded_events())[1]
     event = events.decode(recorded)

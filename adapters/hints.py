@@ -1,0 +1,188 @@
+"""Change hints between processes: what they carry, where they go, and which transports run.
+
+A hint only ever means "something changed, catch up" (D19, D20). Receivers read the event log
+from their own last position and never trust the message body, so a lost, duplicated, late or
+malformed hint can delay a change by at most the polling interval, never lose or reorder one.
+
+Transports (Redis pub/sub, PostgreSQL LISTEN/NOTIFY) implement :class:`HintTransport`: the service
+publishes through them after each successful append, and the :mod:`adapters.propagation`
+``Propagator`` runs their subscriber loops. They connect lazily, so opening the service for a
+one-shot command costs nothing until it actually writes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
+
+import attrs
+import structlog
+
+from adapters.layers import Sources
+from projections.runtime import tenant_of
+
+PLATFORM_TENANT: Final = "*"
+#: PostgreSQL channel of the NOTIFY hints (one per database, so no prefix is needed)
+PG_CHANNEL: Final = "parako_config_changed"
+
+_log = structlog.get_logger(__name__)
+
+
+def new_origin_id() -> str:
+    """A random id per process (per service), so a process can ignore its own hints."""
+    return secrets.token_hex(8)
+
+
+def redis_channel(prefix: str, tenant: str | None) -> str:
+    """``{prefix}:{tenant}:config:invalidated``; ``*`` stands for the platform (D19)."""
+    return f"{prefix}:{tenant or PLATFORM_TENANT}:config:invalidated"
+
+
+def redis_pattern(prefix: str) -> str:
+    """The PSUBSCRIBE pattern that receives platform and every tenant's hints."""
+    return f"{prefix}:*:config:invalidated"
+
+
+@attrs.frozen
+class Hint:
+    """``stream`` reached ``version``; the log head was at least ``position`` after the append."""
+
+    origin_id: str
+    stream: str
+    version: int | None = None
+    position: int | None = None
+
+    @property
+    def tenant(self) -> str | None:
+        return tenant_of(self.stream)
+
+    def encode(self) -> str:
+        """Compact JSON, far below NOTIFY's 8000-byte limit: positions, never documents."""
+        body = {
+            "originId": self.origin_id,
+            "tenantId": self.tenant,
+            "stream": self.stream,
+            "version": self.version,
+            "position": self.position,
+        }
+        return json.dumps(body, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> Hint | None:
+        """The hint in ``raw``, or None when it is not one of ours (still worth a catch-up)."""
+        try:
+            body = json.loads(raw)
+            origin, stream = body["originId"], body["stream"]
+            version, position = body.get("version"), body.get("position")
+        except (ValueError, TypeError, KeyError):
+            return None
+        if not isinstance(origin, str) or not isinstance(stream, str):
+            return None
+        return cls(origin, stream, _int_or_none(version), _int_or_none(position))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class HintSink(Protocol):
+    """What a transport's subscriber loop reports to (the Propagator)."""
+
+    def hint(self, source: str, hint: Hint | None) -> None:
+        """A message arrived (None: unreadable, but still a reason to catch up)."""
+
+    def connected(self, source: str) -> None:
+        """Subscribed (again): everything sent while we were away is lost, so catch up."""
+
+    def lost(self, source: str) -> None:
+        """The subscription broke; polling covers until :meth:`connected`."""
+
+
+class HintTransport(Protocol):
+    name: str
+
+    async def publish(self, hint: Hint) -> None:
+        """Send ``hint``; never raises (a committed save must not fail for a lost hint)."""
+
+    async def run(self, sink: HintSink) -> None:
+        """Subscribe and report to ``sink`` until cancelled, reconnecting with backoff."""
+
+    async def close(self) -> None: ...
+
+
+class Health:
+    """Logs each up/down transition of a connection once, never once per retry."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self.up: bool | None = None
+
+    def restored(self) -> None:
+        if self.up is False:
+            _log.info(f"{self._what} restored")
+        self.up = True
+
+    def failed(self, error: BaseException) -> None:
+        """Record a failure; the message names the error class only, never a URL or password."""
+        if self.up is not False:
+            _log.warning(f"{self._what} unavailable", error=type(error).__name__)
+        self.up = False
+
+
+class Backoff:
+    """Exponential reconnect delays: quick after a blip, at most ``ceiling`` while it lasts."""
+
+    def __init__(self, first: float = 0.05, ceiling: float = 2.0) -> None:
+        self._first, self._ceiling = first, ceiling
+        self._next = first
+
+    def reset(self) -> None:
+        self._next = self._first
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(self._next * 2, self._ceiling)
+        return delay
+
+
+def redis_hints_enabled(sources: Sources) -> bool:
+    """Redis hints run when ``REDIS_HOST`` is set (environment or env file), not by default.
+
+    ``REDIS_HOST`` has a default (localhost) for OIDC storage, but a process must not start
+    talking to a Redis nobody configured for it; setting the host is the opt-in.
+    """
+    return bool(sources.bootstrap.environ.get("REDIS_HOST", "").strip())
+
+
+def transports_for(sources: Sources, origin_id: str, redis_prefix: str) -> list[HintTransport]:
+    """The hint transports this deployment uses: Redis when configured, NOTIFY on PostgreSQL,
+    change streams on MongoDB (where the deployment supports them).
+
+    Drivers are imported on demand, like the storage adapters.
+    """
+    found: list[HintTransport] = []
+    if redis_hints_enabled(sources):
+        from adapters.redis_hints import RedisHints
+
+        found.append(RedisHints(sources.bootstrap.process.redis, redis_prefix, origin_id))
+    storage = sources.bootstrap.overrides
+    if storage.get("storage.adapter") == "postgresql" and storage.get("storage.postgresql.url"):
+        from adapters.pg_notify import PgNotifyHints
+
+        found.append(PgNotifyHints(str(storage["storage.postgresql.url"]), origin_id))
+    if storage.get("storage.adapter") == "mongodb" and storage.get("storage.mongodb.uri"):
+        from adapters.mongo_changes import MongoChangeStreamHints
+
+        found.append(MongoChangeStreamHints(str(storage["storage.mongodb.uri"]), origin_id))
+    return found
+
+
+async def publish_all(transports: Sequence[HintTransport], hint: Hint) -> None:
+    """Publish on every transport; each one handles (and logs) its own failures."""
+    for transport in transports:
+        try:
+            await transport.publish(hint)
+        except Exception as exc:  # a transport bug must not fail a committed save
+            _log.warning("hint publish failed", transport=transport.name, error=type(exc).__name__)

@@ -1,0 +1,210 @@
+"""Real processes and real servers for the propagation tests: a private redis-server that can be
+stopped and restarted on the same port, ``parako-config watch --json`` watchers read line by
+line, and a writer process that saves many versions in a row."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from servers import unavailable
+
+CLI = Path(sys.executable).with_name("parako-config")
+KEY = "00112233445566778899aabbccddeeff" * 2
+AUTHOR = ("--by", "test", "--reason", "propagation")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """Only the variables a test sets: nothing leaks in from the test process."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+    env.update(extra)
+    return env
+
+
+def write_store_env(root: Path, **variables: str) -> Path:
+    (root / "runtime").mkdir(exist_ok=True)
+    base = {
+        "USE_FILE_CONFIG": "false",
+        "ENCRYPTION_KEY": KEY,
+        "SECURITY_LOGGING_FILE_LOGGING_ENABLED": "false",
+        "SECURITY_LOGGING_PRETTY_PRINT": "false",
+    }
+    base.setdefault("STORAGE_ADAPTER", "sqlite")
+    base.update(variables)
+    text = "".join(f"{name}={value}\n" for name, value in base.items())
+    (root / "runtime" / ".env").write_text(text, encoding="utf-8")
+    return root
+
+
+class RedisServer:
+    """``redis-server`` without persistence on a free port; stop/start keep the port."""
+
+    def __init__(self, port: int | None = None) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            unavailable(
+                "redis-server", "binary not found", "Install it (Debian: apt-get install redis)"
+            )
+        self.binary = binary
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.02)
+        unavailable(f"redis-server on port {self.port}", "did not answer PING", "check redis")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def env(self) -> dict[str, str]:
+        return {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.port)}
+
+
+class Watcher:
+    """``parako-config watch --json`` in its own process; its lines are collected by a thread."""
+
+    def __init__(self, root: Path, interval: float, env: dict[str, str] | None = None) -> None:
+        args = [str(CLI), "watch", "--json", "--interval", str(interval)]
+        self.process = subprocess.Popen(
+            args,
+            cwd=root,
+            env=clean_env(**(env or {})),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        self.stderr: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            item = json.loads(line)
+            item["_received"] = time.time()
+            self.lines.put(item)
+
+    def _read_err(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr.append(line)
+
+    def wait_for(self, version: int, timeout: float) -> dict[str, Any]:
+        """The line announcing ``_version`` ``version``; fails after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        for item in self.seen:
+            if item["_version"] >= version:
+                return item
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"watcher did not reach version {version} in {timeout}s; saw "
+                    f"{[i['_version'] for i in self.seen]}; stderr: {''.join(self.stderr)[-2000:]}"
+                )
+            try:
+                item = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            self.seen.append(item)
+            if item["_version"] >= version:
+                return item
+
+    def wait_in_log(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.stderr):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} in stderr: {''.join(self.stderr)[-2000:]}")
+            time.sleep(0.02)
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit code; a clean shutdown exits 0."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        code = self.process.wait(timeout=15)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return code
+
+    def versions(self) -> list[int]:
+        return [item["_version"] for item in self.seen]
+
+
+def cli_set(root: Path, value: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """``parako-config set branding.companyName=VALUE --json`` in a new process."""
+    done = subprocess.run(
+        [str(CLI), "set", f"branding.companyName={json.dumps(value)}", *AUTHOR, "--json"],
+        cwd=root,
+        env=clean_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+WRITER = """
+import asyncio, os, sys
+from pathlib import Path
+from adapters.service import ConfigService
+from eventstore.commands import Author
+
+async def main(count):
+    service = await ConfigService.open(Path.cwd(), os.environ)
+    try:
+        for n in range(count):
+            partial = {"branding": {"companyName": f"Writer {n}"}}
+            await service.save(partial, Author("writer", "load"))
+        print(service.version, flush=True)
+    finally:
+        await service.close()
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def run_writer(root: Path, count: int, env: dict[str, str] | None = None) -> int:
+    """``count`` saves from one process; returns the final stream version."""
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, str(count)],
+        cwd=root,
+        env=clean_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip())
