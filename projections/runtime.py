@@ -35,7 +35,7 @@ from eventstore.commands import ConfigCommands
 from eventstore.log import EventLog, RecordedEvent
 from eventstore.schema import AppConfig
 from eventstore.state import PLATFORM_STREAM, StoredConfig
-from eventstore.tenants import slug_of_stream
+from eventstore.tenants import REGISTRY_STREAM, slug_of_stream
 
 _PAGE: Final = 500
 
@@ -101,10 +101,8 @@ class RuntimeView:
         self._subscribers.pop(name, None)
 
     def on_tenant_change(self, name: str, listener: TenantListener) -> None:
-        """Call ``listener(slug)`` when a pass sees an event on a tenant's stream.
-
-        Tenant caches (multi-tenancy, a later issue) hang their eviction on this hook.
-        """
+        """Call ``listener(slug)`` when a pass sees an event on a tenant's stream or a change
+        of its registry record: tenant caches hang their eviction on this hook."""
         self._tenant_listeners[name] = listener
 
     async def catch_up(self) -> bool:
@@ -139,6 +137,11 @@ class RuntimeView:
                     state = await self._fold(state, recorded, applied)
                 elif (slug := tenant_of(recorded.stream)) is not None:
                     tenants.append(slug)
+                elif recorded.stream == REGISTRY_STREAM:
+                    # a tenant's record (its custom domain, say) changes its computed URLs
+                    event = events.decode(recorded)
+                    if isinstance(event, events.TenantChanged):
+                        tenants.append(event.slug)
             position = batch[-1].position
             if len(batch) < _PAGE:
                 break
