@@ -1,23 +1,22 @@
-"""Entry point: ``python -m bench`` (SQLite and in-process), ``python -m bench postgres``,
-``python -m bench propagation`` (commit → applied in other processes, over Redis and NOTIFY),
-``python -m bench http`` (the Management API over loopback)."""
+"""``python -m bench [NAME] [ARGS…]``: one benchmark family per run, results as a table.
 
+NAME is one of the keys of SUITES (default ``store``: SQLite append/replay, cold start, hot read).
+Each suite prints its own table; bench/RESULTS.md records them with the command that made them.
+"""
+
+import importlib
 import sys
 
+SUITES = {
+    "store": "bench.bench_store",  # SQLite append vs raw/eventsourcing, replay, cold, hot read
+    "postgres": "bench.bench_postgres",  # PostgreSQL append vs raw/eventsourcing, replay
+    "propagation": "bench.bench_propagation",  # commit → applied elsewhere, Redis and NOTIFY
+    "tenants": "bench.bench_tenants",  # effective tenant configs, 10,000 resident
+    "http": "bench.bench_http",  # the Management API over loopback, load from another process
+}
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["postgres"]:
-        from bench.bench_postgres import main as postgres_main
-
-        postgres_main(sys.argv[2:])
-    elif sys.argv[1:2] == ["http"]:
-        from bench.bench_http import main as http_main
-
-        http_main(sys.argv[2:])
-    elif sys.argv[1:2] == ["propagation"]:
-        from bench.bench_propagation import main as propagation_main
-
-        propagation_main(sys.argv[2:])
-    else:
-        from bench.bench_store import main
-
-        main(sys.argv[1:])
+    name, args = (sys.argv[1], sys.argv[2:]) if sys.argv[1:2] else ("store", [])
+    if name not in SUITES:
+        sys.exit(f"unknown benchmark {name!r}; choose from: {', '.join(SUITES)}")
+    importlib.import_module(SUITES[name]).main(args)

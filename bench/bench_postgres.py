@@ -27,16 +27,13 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 
 from adapters.postgres_log import APPEND_LOCK, PostgresEventLog, redact_url
-from bench.bench_store import Row, _change_event, _status, _table
-from eventstore.events import decode
+from bench.report import Replay, Row, replay, replay_rows, status, table
 from eventstore.hashchain import HashChain
 from eventstore.log import NewEvent
 
 APPEND_N = 1000
 APPEND_ROUNDS = 8
 REPLAY_N = 20_000
-REPLAY_BATCH = 1000
-REPLAY_PAGE = 10_000
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 Appender = Callable[[int], Awaitable[None]]
@@ -183,30 +180,10 @@ async def _append_all(databases: Databases, n: int) -> tuple[dict[str, float], d
 # --- 2. replay -----------------------------------------------------------------------------------
 
 
-async def _replay(url: str, n: int) -> tuple[float, float, float, float]:
+async def _replay(url: str, n: int) -> Replay:
     log = await PostgresEventLog.open(url, HashChain(bytes(32)))
     try:
-        start = time.perf_counter()
-        for base in range(0, n, REPLAY_BATCH):
-            batch = [_change_event(i) for i in range(base, min(base + REPLAY_BATCH, n))]
-            await log.append("bench", base, batch)
-        build = time.perf_counter() - start
-        position = count = 0
-        reading = decoding = 0.0
-        while True:
-            start = time.perf_counter()
-            page = await log.read_all(position, REPLAY_PAGE)
-            reading += time.perf_counter() - start
-            if not page:
-                break
-            start = time.perf_counter()
-            for recorded in page:
-                decode(recorded)
-            decoding += time.perf_counter() - start
-            count += len(page)
-            position = page[-1].position
-        assert count == n, count
-        return count / (reading + decoding), build, count / reading, count / decoding
+        return await replay(log, n)
     finally:
         await log.close()
 
@@ -235,17 +212,11 @@ async def run(rows: list[Row], notes: list[str], url: str | None = None) -> None
             (name, "raw asyncpg, same lock", f"{raw:,.0f} ev/s", ""),
             (name, "eventsourcing postgres (app rec.)", f"{es:,.0f} ev/s", ""),
             (name, "ours / raw", f"{ours / raw:.2f}", ""),
-            (name, "ours / eventsourcing", f"{ours / es:.2f}", _status(ours >= es, ">= 1.00")),
+            (name, "ours / eventsourcing", f"{ours / es:.2f}", status(ours >= es, ">= 1.00")),
         ]
 
-        rate, build, read_rate, decode_rate = await _replay(await databases.create(), REPLAY_N)
-        name = f"2. pg replay {REPLAY_N:,} ConfigChanged"
-        rows += [
-            (name, f"build ({REPLAY_BATCH}/append)", f"{build:.1f} s", ""),
-            (name, "  of which read_all alone", f"{read_rate:,.0f} ev/s", ""),
-            (name, "  of which decode alone", f"{decode_rate:,.0f} ev/s", ""),
-            (name, f"read_all pages of {REPLAY_PAGE:,} + decode", f"{rate:,.0f} ev/s", ""),
-        ]
+        result = await _replay(await databases.create(), REPLAY_N)
+        rows += replay_rows(f"2. pg replay {REPLAY_N:,} ConfigChanged", result)
     finally:
         await databases.drop_all()
 
@@ -259,7 +230,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], Any] = print) -> No
     out(
         f"parako-config bench (PostgreSQL) — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
-    out(_table(rows))
+    out(table(rows))
     for note in notes:
         out(f"note: {note}")
     out(f"total {time.perf_counter() - started:.0f} s")

@@ -41,6 +41,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from adapters.service import ConfigService
+from bench.report import Row, table
 from eventstore.commands import Author
 
 KEY_HEX = "cd" * 32
@@ -49,7 +50,6 @@ PG_URL = (
     os.environ.get("PARAKO_TEST_POSTGRESQL_URL", "") or "postgresql://postgres@127.0.0.1/postgres"
 )
 WAIT_SECONDS = 10.0
-Row = tuple[str, str, str, str]
 
 
 def _free_port() -> int:
@@ -105,7 +105,7 @@ async def _raw_round_trip(port: int, count: int) -> list[float]:
             if message is not None and message["type"] == "pmessage":
                 break
         samples.append((time.perf_counter() - started) * 1000)
-    await pubsub.aclose()
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
     await subscriber.aclose()
     await publisher.aclose()
     return samples
@@ -312,15 +312,6 @@ async def _run(tmp: Path, args: argparse.Namespace, rows: list[Row], notes: list
         rows += _latency_rows(f"Redis hint, SQLite, {args.fanout} subscribers", samples, missed, 50)
 
 
-def _table(rows: list[Row]) -> str:
-    header: Row = ("benchmark", "measurement", "value", "target")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header]]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
-
-
 def main(argv: list[str] | None = None, out: Callable[[str], Any] = print) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench propagation")
     parser.add_argument("--saves", type=int, default=1000, help="saves per 1-subscriber run")
@@ -333,7 +324,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], Any] = print) -> No
     with tempfile.TemporaryDirectory(prefix="parako-bench-prop-") as tmp:
         asyncio.run(_run(Path(tmp), args, rows, notes))
     out(f"parako-config propagation bench — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    out(_table(rows))
+    out(table(rows))
     for note in notes:
         out(f"note: {note}")
     out(f"total {time.perf_counter() - started:.0f} s")

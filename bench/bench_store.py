@@ -16,7 +16,6 @@ import timeit
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,22 +24,18 @@ import aiosqlite
 
 from adapters.service import ConfigService
 from adapters.sqlite_log import SqliteEventLog
+from bench.report import Replay, Row, replay, replay_rows, status, table
 from eventstore.commands import Author
-from eventstore.events import ConfigChanged, FieldChange, decode, encode
 from eventstore.hashchain import HashChain
 from eventstore.log import NewEvent
 
 APPEND_N = 2000
 REPLAY_N = 100_000
-REPLAY_BATCH = 1000
-REPLAY_PAGE = 10_000
 COLD_SHORT = 10
 COLD_LONG = 500
 COLD_REPEATS = 5
 HOT_ITERATIONS = 1_000_000
 KEY_HEX = "ab" * 32
-
-Row = tuple[str, str, str, str]  # benchmark, measurement, value, target/status
 
 
 def _payload(i: int) -> bytes:
@@ -170,44 +165,10 @@ async def _append_all(directory: Path, n: int) -> tuple[dict[str, float], dict[s
 # --- 2. replay ---------------------------------------------------------------------------------
 
 
-def _change_event(i: int) -> NewEvent:
-    return encode(
-        ConfigChanged(
-            changes=(FieldChange("branding.companyName", f"Acme {i}", f"Acme {i + 1}"),),
-            semver=f"1.0.{i}",
-            actor="bench",
-            reason="",
-            tags=("main",),
-            environment="development",
-            at=datetime(2024, 1, 1, tzinfo=UTC),
-        )
-    )
-
-
-async def _replay(directory: Path, n: int) -> tuple[float, float, float, float]:
+async def _replay(directory: Path, n: int) -> Replay:
     log = await SqliteEventLog.open(directory / "replay.db", HashChain(bytes(32)))
     try:
-        start = time.perf_counter()
-        for base in range(0, n, REPLAY_BATCH):
-            batch = [_change_event(i) for i in range(base, min(base + REPLAY_BATCH, n))]
-            await log.append("bench", base, batch)
-        build = time.perf_counter() - start
-        position = count = 0
-        reading = decoding = 0.0
-        while True:
-            start = time.perf_counter()
-            page = await log.read_all(position, REPLAY_PAGE)
-            reading += time.perf_counter() - start
-            if not page:
-                break
-            start = time.perf_counter()
-            for recorded in page:
-                decode(recorded)
-            decoding += time.perf_counter() - start
-            count += len(page)
-            position = page[-1].position
-        assert count == n, count
-        return count / (reading + decoding), build, count / reading, count / decoding
+        return await replay(log, n)
     finally:
         await log.close()
 
@@ -255,10 +216,6 @@ def _hot_read(service: ConfigService) -> tuple[float, float]:
 # --- driver ------------------------------------------------------------------------------------
 
 
-def _status(ok: bool, target: str) -> str:
-    return f"{'PASS' if ok else 'MISS'} ({target})"
-
-
 async def _run(tmp: Path, rows: list[Row], notes: list[str]) -> None:
     for sub in ("append", "replay", "short", "long"):
         (tmp / sub).mkdir()
@@ -277,29 +234,18 @@ async def _run(tmp: Path, rows: list[Row], notes: list[str]) -> None:
             f"{rates['eventsourcing-thread']:,.0f} ev/s",
             "",
         ),
-        (name, "ours / raw (median of rounds)", f"{raw:.2f}", _status(raw >= 1 / 1.5, ">= 0.67")),
+        (name, "ours / raw (median of rounds)", f"{raw:.2f}", status(raw >= 1 / 1.5, ">= 0.67")),
         (
             name,
             "ours / eventsourcing in a thread",
             f"{es_thread:.2f}",
-            _status(es_thread >= 1, ">= 1.00"),
+            status(es_thread >= 1, ">= 1.00"),
         ),
-        (name, "ours / eventsourcing inline", f"{es:.2f}", _status(es >= 1.0, ">= 1.00")),
+        (name, "ours / eventsourcing inline", f"{es:.2f}", status(es >= 1.0, ">= 1.00")),
     ]
 
-    rate, build, read_rate, decode_rate = await _replay(tmp / "replay", REPLAY_N)
-    name = f"2. replay {REPLAY_N:,} ConfigChanged"
-    rows += [
-        (name, f"build ({REPLAY_BATCH}/append)", f"{build:.1f} s", ""),
-        (name, "  of which read_all alone", f"{read_rate:,.0f} ev/s", ""),
-        (name, "  of which decode alone", f"{decode_rate:,.0f} ev/s", ""),
-        (
-            name,
-            f"read_all pages of {REPLAY_PAGE:,} + decode",
-            f"{rate:,.0f} ev/s",
-            _status(rate >= 100_000, ">= 100,000/s"),
-        ),
-    ]
+    result = await _replay(tmp / "replay", REPLAY_N)
+    rows += replay_rows(f"2. replay {REPLAY_N:,} ConfigChanged", result, 100_000)
 
     short_v = await _build_history(tmp / "short", COLD_SHORT)
     long_v = await _build_history(tmp / "long", COLD_LONG)
@@ -310,7 +256,7 @@ async def _run(tmp: Path, rows: list[Row], notes: list[str]) -> None:
     rows += [
         (name, f"{short_v} versions (median of {COLD_REPEATS})", f"{short_t * 1000:.1f} ms", ""),
         (name, f"{long_v} versions (median of {COLD_REPEATS})", f"{long_t * 1000:.1f} ms", ""),
-        (name, f"{long_v} / {short_v}", f"{ratio:.2f}", _status(ratio <= 1.5, "<= 1.5, ~flat")),
+        (name, f"{long_v} / {short_v}", f"{ratio:.2f}", status(ratio <= 1.5, "<= 1.5, ~flat")),
     ]
 
     service = await ConfigService.open(tmp / "short", _ENVIRON)
@@ -323,17 +269,8 @@ async def _run(tmp: Path, rows: list[Row], notes: list[str]) -> None:
     rows += [
         (name, "service.config.branding.company_name", f"{hot * per:.1f} ns/read", ""),
         (name, "plain ns.config.branding.company_name", f"{base * per:.1f} ns/read", ""),
-        (name, "ours / plain", f"{hot / base:.2f}", _status(hot / base <= 2.0, "<= 2.0")),
+        (name, "ours / plain", f"{hot / base:.2f}", status(hot / base <= 2.0, "<= 2.0")),
     ]
-
-
-def _table(rows: list[Row]) -> str:
-    header: Row = ("benchmark", "measurement", "value", "target")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(header, widths, strict=True))]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], Any] = print) -> None:
@@ -344,7 +281,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], Any] = print) -> No
     with tempfile.TemporaryDirectory(prefix="parako-bench-") as tmp:
         asyncio.run(_run(Path(tmp), rows, notes))
     out(f"parako-config bench — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    out(_table(rows))
+    out(table(rows))
     for note in notes:
         out(f"note: {note}")
     out(f"total {time.perf_counter() - started:.0f} s")

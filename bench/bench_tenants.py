@@ -18,12 +18,12 @@ import time
 import timeit
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 
 from adapters.memory_log import MemoryEventLog
-from bench.bench_store import Row, _status, _table
+from bench.report import Row, status, table
 from eventstore import events
 from eventstore.commands import Author, ConfigCommands
 from eventstore.crypto import FieldCipher, Keyring
@@ -120,7 +120,7 @@ def _reachable(root: object, skip: set[int]) -> Iterator[object]:
         skip.add(id(obj))
         yield obj
         if attrs.has(type(obj)):
-            stack.extend(getattr(obj, f.name) for f in attrs.fields(type(obj)))
+            stack.extend(getattr(obj, f.name) for f in attrs.fields(cast(Any, type(obj))))
         elif isinstance(obj, tuple | list | frozenset | set):
             stack.extend(obj)
         elif isinstance(obj, dict):
@@ -194,7 +194,7 @@ async def _run(rows: list[Row], n: int) -> None:
             name,
             "memory per cached tenant beyond platform",
             f"{per_tenant / 1024:.1f} KB",
-            _status(per_tenant <= MEMORY_TARGET, "<= 10 KB"),
+            status(per_tenant <= MEMORY_TARGET, "<= 10 KB"),
         ),
         (name, "platform change, then read all", f"{after_change:.1f} s", ""),
     ]
@@ -209,4 +209,4 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     asyncio.run(_run(rows, n))
     print(f"parako-config bench: tenants — Python {sys.version.split()[0]}")
-    print(_table(rows))
+    print(table(rows))
