@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Final
 
 import attrs
+import orjson
 
 from eventstore.log import NewEvent, RecordedEvent
 
@@ -219,9 +220,25 @@ def upcast(event_type: str, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-# Replays decode every event of the log, so the hot path skips ``json.loads``' encoding sniffing
-# (canonical bytes are always UTF-8) and the upcaster lookup when the body is already current.
-_parse: Final = json.JSONDecoder().decode
+#: an integer outside 64 bits has at least 19 digits, and orjson would turn it into a float;
+#: mapping digits to "0" and the rest to " " finds such a run far faster than a regex
+_DIGITS_ONLY: Final = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_RUN: Final = b"0" * 19
+
+
+def _parse(data: bytes) -> Any:
+    """Replays decode every event of the log: orjson reads our canonical JSON about 3x faster.
+
+    orjson silently reads integers beyond 64 bits as floats (and refuses ``NaN``), while
+    ``json.dumps`` writes both; such bodies go to the standard library, so every event ever
+    encoded is read back exactly (tests/test_events.py checks this property).
+    """
+    if _LONG_RUN not in data.translate(_DIGITS_ONLY):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
 
 
 _ChangeFields = tuple[
@@ -261,7 +278,7 @@ def _change_fields(body: Mapping[str, Any]) -> _ChangeFields:
 
 
 def decode(recorded: RecordedEvent) -> DomainEvent:
-    body = _parse(recorded.data.decode("utf-8"))
+    body = _parse(recorded.data)
     if body.get("schema") != CURRENT_SCHEMA.get(recorded.type):
         body = upcast(recorded.type, body)
     if recorded.type == CONFIG_CHANGED:
