@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python -m adapters.first_run
-	$(BIN)/parako-config run
+	$(BIN)/parako-config serve
 
 test: lint typecheck unit
 

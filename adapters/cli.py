@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from adapters.cli_api import serve, token
 from adapters.cli_support import command, emit, guarded, nest, parse_assignment
 from adapters.cli_tenants import show_tenant, tenant
 from adapters.service import ConfigService
@@ -312,3 +313,5 @@ def watch(as_json: bool, interval: float) -> None:
 
 
 main.add_command(tenant)
+main.add_command(serve)
+main.add_command(token)

@@ -1,0 +1,106 @@
+"""``parako-config serve`` (the Management API) and ``parako-config token …`` (its tokens)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from adapters.cli_support import command, emit, guarded
+from adapters.http.tokens import SCOPES, TokenStore
+from adapters.service import ConfigService
+
+_ISSUER_HELP = "who creates or revokes (recorded with the event)"
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="port (default: DEPLOYMENT_SERVER_PORT, else 9007)",
+)
+@click.option("--interval", default=30.0, show_default=True, help="seconds between log polls")
+def serve(host: str, port: int | None, interval: float) -> None:
+    """Serve the Management API on uvicorn until SIGTERM/SIGINT (finishing requests in flight)."""
+
+    async def main() -> None:
+        from adapters.http.server import ApiServer, serve_until_signalled
+
+        service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)
+        try:
+            chosen = port or service.config.deployment.server.port
+            mode = "file" if service.file_mode else "database"
+            click.echo(
+                f"parako-config API on http://{host}:{chosen}/api/v1 ({mode} mode, "
+                f"version {service.version or '-'}); OpenAPI at /api/v1/openapi",
+                err=True,
+            )
+            server = ApiServer(service, host, chosen, poll_interval=interval)
+            await serve_until_signalled(server)
+        finally:
+            await service.close()
+
+    guarded(main)
+
+
+@click.group()
+def token() -> None:
+    """Bearer tokens of the Management API (only their SHA-256 digests are stored)."""
+
+
+@token.command(name="create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(SCOPES),
+    help="repeat for several scopes",
+)
+@click.option("--by", "actor", default="cli", show_default=True, help=_ISSUER_HELP)
+@click.option("--json", "as_json", is_flag=True)
+@command
+async def create(
+    service: ConfigService, name: str, scopes: tuple[str, ...], actor: str, as_json: bool
+) -> None:
+    """Create token NAME (the actor of its writes); prints the token once: keep it safe."""
+    created, plaintext = await TokenStore(service.event_log).create(name, scopes, actor)
+    if as_json:
+        emit({**created.to_json(), "token": plaintext}, True)
+        return
+    click.echo(plaintext)
+    click.echo(
+        f"token {name!r} created with {', '.join(created.scopes)}; it is not shown again",
+        err=True,
+    )
+
+
+@token.command(name="list")
+@click.option("--all", "show_all", is_flag=True, help="include revoked tokens")
+@click.option("--json", "as_json", is_flag=True)
+@command
+async def list_(service: ConfigService, show_all: bool, as_json: bool) -> None:
+    """Token names, scopes, who created them and when (never the tokens)."""
+    tokens = await TokenStore(service.event_log).tokens()
+    shown = [t for t in tokens.values() if show_all or t.active]
+    if as_json:
+        emit([t.to_json() for t in shown], True)
+        return
+    for t in shown:
+        state = "" if t.active else f"  revoked {t.revoked_at:%Y-%m-%d %H:%M} by {t.revoked_by}"
+        when = t.created_at.isoformat(timespec="seconds")
+        click.echo(f"{t.name:<20} {' '.join(t.scopes):<60} {when}{state}")
+
+
+@token.command()
+@click.argument("name")
+@click.option("--by", "actor", default="cli", show_default=True, help=_ISSUER_HELP)
+@command
+async def revoke(service: ConfigService, name: str, actor: str) -> None:
+    """Revoke token NAME: every API process refuses it from its next request."""
+    await TokenStore(service.event_log).revoke(name, actor)
+    click.echo(f"token {name!r} revoked")

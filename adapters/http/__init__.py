@@ -1,0 +1,10 @@
+"""The Management API (issue 7): a JSON HTTP service in front of the configuration store.
+
+``create_app(service)`` builds the Litestar application; ``serve`` runs it on uvicorn. Modules
+have one job each: tokens (who may call), errors (one error shape), guards (scopes), limits
+(reveal rate), metrics, health, and one module of routes per resource.
+"""
+
+from adapters.http.app import ApiSettings, create_app
+
+__all__ = ["ApiSettings", "create_app"]

@@ -1,0 +1,56 @@
+"""Bearer-token authentication and scope checks, as a Litestar guard.
+
+A route declares the scope it needs in its ``opt``; the guard answers 401 when the request has no
+valid token (missing header, wrong scheme, unknown or revoked token) and 403 when the token lacks
+the scope. The token's name becomes the actor of every change the request makes
+(``last_modified_by``) and is bound into the log context.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import structlog
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from adapters.http.context import api_context
+from adapters.http.errors import ApiError
+from adapters.http.tokens import ApiToken
+
+SCOPE_OPT: Final = "scope"
+_CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="parako-config"'}
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers=_CHALLENGE)
+
+
+async def require_scope(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    required = handler.opt.get(SCOPE_OPT)
+    header = connection.headers.get("authorization")
+    if not header:
+        raise _unauthorized("missing Authorization header (expected: Bearer <token>)")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise _unauthorized("the Authorization header must be: Bearer <token>")
+    token = await api_context(connection).authenticator.authenticate(value.strip())
+    if token is None:
+        raise _unauthorized("unknown or revoked token")
+    if required is not None and required not in token.scopes:
+        raise ApiError(
+            403,
+            f"this token lacks the scope {required}",
+            details={"required_scopes": [required]},
+        )
+    connection.state["token"] = token
+    structlog.contextvars.bind_contextvars(actor=token.name)
+
+
+def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiToken:
+    """The token the guard accepted for this request."""
+    token = connection.state.get("token")
+    assert isinstance(token, ApiToken), "route without the require_scope guard"
+    return token

@@ -1,0 +1,96 @@
+"""Small pieces the route modules share: envelopes, ETags and If-Match, documented errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from litestar import Request, Response
+from litestar.openapi.datastructures import ResponseSpec
+
+from adapters.http.errors import ApiError, ErrorBody
+from adapters.service import ConfigService
+from eventstore.schema import unstructure
+from eventstore.schema.paths import PERSISTED_SECTIONS
+from eventstore.state import semver_of
+
+BEARER: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
+
+_DESCRIPTIONS: Final = {
+    400: "Malformed request (bad query parameter, body not an object, bad If-Match)",
+    401: "No token, or an unknown or revoked one",
+    403: "The token lacks the scope this route needs",
+    404: "Not found",
+    409: "Version conflict (If-Match), or the store is in read-only file mode",
+    413: "Request body too large",
+    422: "Invalid configuration: every failing path with its message",
+    429: "Too many reveals; see Retry-After",
+    503: "The store could not complete the request",
+}
+
+
+def errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error statuses a route can answer, all in the one error shape."""
+    return {
+        status: ResponseSpec(ErrorBody, description=_DESCRIPTIONS[status])
+        for status in (400, *statuses, 503)
+    }
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(request: Request[Any, Any, Any]) -> int | None:
+    """The ``_version`` an ``If-Match`` header names (None without one, or for ``*``).
+
+    Accepts the ETag as sent (``"4"``, ``W/"4"``) and the bare number.
+    """
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 18:
+        raise ApiError(
+            400,
+            'If-Match must hold a _version (the ETag of a read), e.g. If-Match: "4"',
+            code="invalid_if_match",
+        )
+    return int(value)
+
+
+def version_meta(version: int) -> dict[str, Any]:
+    return {"version": semver_of(version) if version else None, "_version": version}
+
+
+def visible(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The sections the API shows and changes (of an unstructured config, secrets masked):
+    without the runtime-only ``storage``/``oidc_storage`` sections, which come from the
+    bootstrap and hold connection strings (with their passwords)."""
+    return {section: doc[section] for section in PERSISTED_SECTIONS if section in doc}
+
+
+def visible_config(config: Any) -> dict[str, Any]:
+    return visible(unstructure(config))
+
+
+def check_section(section: str) -> str:
+    if section not in PERSISTED_SECTIONS:
+        raise ApiError(
+            404,
+            f"no configuration section {section!r}; sections: {', '.join(PERSISTED_SECTIONS)}",
+            code="unknown_section",
+        )
+    return section
+
+
+def with_etag(body: Mapping[str, Any], version: int, status: int = 200) -> Response[Any]:
+    return Response(dict(body), status_code=status, headers={"ETag": etag(version)})
+
+
+def need_store(service: ConfigService) -> None:
+    """A clear 409 before any work when the config comes from a file (read-only, no history)."""
+    if service.file_mode:
+        from adapters.service import FileModeError
+
+        raise FileModeError()

@@ -1,0 +1,70 @@
+"""Running the API on uvicorn, with the propagator keeping this process's config current.
+
+SIGTERM and SIGINT make uvicorn stop accepting connections and finish the requests in flight
+(up to ``GRACE_SECONDS``) before the store is closed. uvicorn re-raises the signal once it has
+shut down, to let the default behaviour happen; :func:`serve_until_signalled` installs quiet
+handlers first so that re-raise does not kill the process before the store is closed.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+from typing import Final
+
+import uvicorn
+
+from adapters.http.app import ApiSettings, create_app
+from adapters.propagation import Propagator
+from adapters.service import ConfigService
+
+GRACE_SECONDS: Final = 30
+DEFAULT_PORT: Final = 9007
+
+
+class ApiServer:
+    """One uvicorn server in front of ``service``; ``stop()`` is safe from any thread."""
+
+    def __init__(
+        self,
+        service: ConfigService,
+        host: str,
+        port: int,
+        *,
+        settings: ApiSettings | None = None,
+        poll_interval: float = 30.0,
+    ) -> None:
+        self._service = service
+        self._poll_interval = poll_interval
+        config = uvicorn.Config(
+            create_app(service, settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,  # the app logs each request with its request id
+            lifespan="off",
+            timeout_graceful_shutdown=GRACE_SECONDS,
+            server_header=False,
+        )
+        self.server = uvicorn.Server(config)
+
+    @property
+    def started(self) -> bool:
+        return self.server.started
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until stopped; ``sockets`` already bound (tests bind port 0 to avoid races)."""
+        if self._service.file_mode:
+            await self.server.serve(sockets)
+            return
+        async with Propagator(self._service, poll_interval=self._poll_interval):
+            await self.server.serve(sockets)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+async def serve_until_signalled(server: ApiServer) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    await server.serve()

@@ -1,0 +1,52 @@
+"""Turning a request body into the change the client meant.
+
+Clients read, edit and send back. What a read returned is the *effective* configuration, secrets
+masked and derived fields computed (``totp.issuer_name`` from ``branding.companyName``…). Sent
+back as is, the masks would become secrets and the derived values would be pinned, so that a later
+change of the company name no longer reached them. So a leaf equal to what a read shows now is
+not a change and is dropped, and a mask left in a list (some elements edited) is put back to the
+value it hides, as an import does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.service import ConfigService
+from eventstore.crypto import restore_masked
+from eventstore.schema.paths import SECRET_FIELDS
+
+_ABSENT = object()
+
+
+def drop_unchanged(body: Mapping[str, Any], shown: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` without the leaves equal to ``shown`` (what a read returns now)."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        current = shown.get(key, _ABSENT)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            out[key] = drop_unchanged(value, current)
+        elif not _same(value, current):
+            out[key] = value
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality, where ``True`` is not ``1``."""
+    return (type(a) is type(b) and a == b) or (
+        isinstance(a, int | float)
+        and isinstance(b, int | float)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+        and a == b
+    )
+
+
+async def intended_change(
+    service: ConfigService, shown: Mapping[str, Any], body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``body`` less what ``shown`` (the current config as reads show it) already says."""
+    changed = drop_unchanged(body, shown)
+    restored, _ = restore_masked(changed, await service.plaintext_at(), SECRET_FIELDS)
+    return restored

@@ -1,0 +1,124 @@
+"""Serving the Management API for tests: uvicorn on a free loopback port, in a thread of its own
+(with its own event loop, as in production), in a temporary project directory.
+
+The environment is passed explicitly (never ``os.environ``), so a developer's REDIS_HOST or
+STORAGE_ADAPTER cannot leak into a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from adapters.http.app import ApiSettings
+from adapters.http.server import ApiServer
+from adapters.http.tokens import SCOPES, TokenStore
+from adapters.service import ConfigService
+
+KEY = "5a" * 32
+BASE_ENV = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": KEY}
+
+Prepare = Callable[[ConfigService], Awaitable[None]]
+
+
+class RunningApi:
+    """One server; ``token()`` mints tokens straight into its store, ``client()`` talks to it."""
+
+    def __init__(self, root: Path, environ: Mapping[str, str], base_url: str) -> None:
+        self.root = root
+        self.environ = dict(environ)
+        self.base_url = base_url
+        self._clients: list[httpx.Client] = []
+
+    def run(self, work: Callable[[ConfigService], Awaitable[Any]]) -> Any:
+        """Run ``work`` against a second service on the same store (as another process would)."""
+
+        async def main() -> Any:
+            service = await ConfigService.open(self.root, self.environ)
+            try:
+                return await work(service)
+            finally:
+                await service.close()
+
+        return asyncio.run(main())
+
+    def token(self, name: str, *scopes: str) -> str:
+        chosen = scopes or SCOPES
+
+        async def create(service: ConfigService) -> str:
+            _, plaintext = await TokenStore(service.event_log).create(name, chosen, "tests")
+            return plaintext
+
+        result: str = self.run(create)
+        return result
+
+    def client(self, token: str | None = None, **headers: str) -> httpx.Client:
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        client = httpx.Client(base_url=f"{self.base_url}/api/v1", headers=headers, timeout=30)
+        self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+@contextmanager
+def serving(
+    root: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    prepare: Prepare | None = None,
+    settings: ApiSettings | None = None,
+) -> Iterator[RunningApi]:
+    env = {**BASE_ENV, **(environ or {})}
+    (root / "runtime").mkdir(exist_ok=True)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    holder: dict[str, Any] = {}
+
+    async def main() -> None:
+        service = await ConfigService.open(root, env)
+        try:
+            if prepare is not None:
+                await prepare(service)
+            server = ApiServer(service, "127.0.0.1", port, settings=settings)
+            holder["server"] = server
+            await server.serve([sock])
+        finally:
+            await service.close()
+
+    def thread_main() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported by the waiting test
+            holder["error"] = exc
+
+    thread = threading.Thread(target=thread_main, name="api-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not (holder.get("server") and holder["server"].started):
+        if "error" in holder or not thread.is_alive():
+            raise RuntimeError(f"the API did not start: {holder.get('error')!r}")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the API did not start within 30 s")
+        time.sleep(0.02)
+    api = RunningApi(root, env, f"http://127.0.0.1:{port}")
+    try:
+        yield api
+    finally:
+        api.close()
+        holder["server"].stop()
+        thread.join(30)
+        sock.close()

@@ -1,0 +1,426 @@
+"""The Management API through real HTTP: uvicorn on a loopback port, driven with httpx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from api_support import RunningApi, serving
+
+from adapters.http.tokens import READ, SCOPES, TENANT_READ, TENANT_WRITE, WRITE, TokenStore
+from adapters.service import ConfigService
+from eventstore.errors import VersionConflict
+from eventstore.secret import MASK
+
+CONFLICT = "Configuration was modified by another user. Please refresh the page and try again."
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[RunningApi]:
+    with serving(tmp_path) as running:
+        yield running
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    return dict(body["error"])
+
+
+# --- authentication and scopes --------------------------------------------------------------
+
+#: (method, path, body, scope) for every route that needs a token
+ROUTES: list[tuple[str, str, Any, str]] = [
+    ("GET", "/config", None, READ),
+    ("GET", "/config/branding", None, READ),
+    ("PUT", "/config/branding", {"companyName": "X"}, WRITE),
+    ("PATCH", "/config", {"branding": {"companyName": "Y"}}, WRITE),
+    ("POST", "/config/reveal", {"path": "security.secrets.jwt_secret"}, WRITE),
+    ("GET", "/config/versions", None, READ),
+    ("GET", "/config/versions/1.0.0", None, READ),
+    ("GET", "/config/diff?from=1.0.0", None, READ),
+    ("POST", "/config/restore", {"version": "1.0.0"}, WRITE),
+    ("GET", "/config/as-of?version=1.0.0", None, READ),
+    ("GET", "/config/export", None, READ),
+    ("POST", "/config/import", {"branding": {"companyName": "Z"}}, WRITE),
+    ("GET", "/config/audit", None, READ),
+    ("GET", "/tenants/acme/config", None, TENANT_READ),
+    ("GET", "/tenants/acme/config/branding", None, TENANT_READ),
+    ("PUT", "/tenants/acme/config/branding", {"companyName": "A"}, TENANT_WRITE),
+]
+
+
+def test_the_401_403_matrix(api: RunningApi) -> None:
+    tokens = {scope: api.token(scope.replace(":", "-"), scope) for scope in SCOPES}
+    revoked = api.token("revoked", *SCOPES)
+    api.run(lambda service: TokenStore(service.event_log).revoke("revoked", "tests"))
+    anonymous = api.client()
+    wrong_scheme = api.client(None, Authorization=f"Basic {tokens[READ]}")
+    unknown = api.client("pkc_" + "A" * 43)
+    for method, path, body, scope in ROUTES:
+        for client in (anonymous, wrong_scheme, unknown, api.client(revoked)):
+            response = client.request(method, path, json=body)
+            assert response.status_code == 401, (method, path)
+            assert error_of(response)["code"] == "unauthorized"
+            assert response.headers["www-authenticate"].startswith("Bearer")
+        for other, token in tokens.items():
+            response = api.client(token).request(method, path, json=body)
+            if other == scope:
+                assert response.status_code not in (401, 403), (method, path)
+            else:
+                assert response.status_code == 403, (method, path, other)
+                error = error_of(response)
+                assert (error["code"], error["details"]) == (
+                    "forbidden",
+                    {"required_scopes": [scope]},
+                )
+
+
+def test_the_token_name_is_the_actor(api: RunningApi) -> None:
+    client = api.client(api.token("deploy-bot", READ, WRITE))
+    response = client.put("/config/branding", json={"companyName": "Acme"}, params={"reason": "r"})
+    assert response.status_code == 200
+    newest = client.get("/config/versions").json()["data"][0]
+    assert (newest["last_modified_by"], newest["change_reason"]) == ("deploy-bot", "r")
+
+
+# --- reading and writing --------------------------------------------------------------------
+
+
+def test_reads_mask_secrets_and_carry_the_version_as_etag(api: RunningApi) -> None:
+    client = api.client(api.token("reader", READ))
+    whole = client.get("/config")
+    assert whole.headers["etag"] == '"1"'
+    assert whole.json()["meta"] == {"version": "1.0.0", "_version": 1}
+    assert set(whole.json()["data"]) >= {"application", "branding", "security", "oidc"}
+    assert "storage" not in whole.json()["data"]  # bootstrap-only connection strings
+    security = client.get("/config/security").json()["data"]
+    assert security["secrets"]["jwt_secret"] == MASK
+    missing = client.get("/config/nope")
+    assert missing.status_code == 404
+    assert error_of(missing)["code"] == "unknown_section"
+
+
+def test_if_match_conflict_is_409_with_the_exact_text_and_appends_nothing(
+    api: RunningApi,
+) -> None:
+    client = api.client(api.token("writer", READ, WRITE))
+    etag = client.get("/config/branding").headers["etag"]
+    first = client.patch(
+        "/config", json={"branding": {"companyName": "A"}}, headers={"If-Match": etag}
+    )
+    assert (first.status_code, first.headers["etag"]) == (200, '"2"')
+    assert first.json()["data"]["changed"] == ["branding.companyName"]
+    stale = client.put("/config/branding", json={"companyName": "B"}, headers={"If-Match": etag})
+    assert stale.status_code == 409
+    error = error_of(stale)
+    assert (error["code"], error["message"]) == ("version_conflict", CONFLICT)
+    assert error["message"] == VersionConflict.MESSAGE
+    assert client.get("/config/versions").json()["total"] == 2
+    bad = client.patch("/config", json={}, headers={"If-Match": "yesterday"})
+    assert (bad.status_code, error_of(bad)["code"]) == (400, "invalid_if_match")
+
+
+def test_invalid_writes_are_422_naming_every_path_and_append_nothing(api: RunningApi) -> None:
+    client = api.client(api.token("writer", READ, WRITE))
+    response = client.put(
+        "/config/security",
+        json={"secrets": {"jwt_secret": "short"}, "bogus": 1, "protection": {"typo": True}},
+    )
+    assert response.status_code == 422
+    error = error_of(response)
+    paths = {issue["path"]: issue["message"] for issue in error["details"]}
+    assert set(paths) == {
+        "security.bogus",
+        "security.protection.typo",
+        "security.secrets.jwt_secret",
+    }
+    assert "Unknown setting" in paths["security.bogus"]
+    assert "32 characters" in paths["security.secrets.jwt_secret"]
+    not_an_object = client.put("/config/branding", json=[1, 2])
+    assert not_an_object.status_code == 422
+    assert error_of(not_an_object)["code"] == "validation_failed"
+    assert client.get("/config/versions").json()["total"] == 1
+
+
+def test_sending_back_a_masked_read_keeps_the_secrets(api: RunningApi) -> None:
+    client = api.client(api.token("writer", READ, WRITE))
+    before = client.post("/config/reveal", json={"path": "security.secrets.jwt_secret"})
+    section = client.get("/config/security").json()["data"]
+    response = client.put("/config/security", json=section)
+    assert response.status_code == 200
+    assert response.json()["data"]["appended"] is False
+    after = client.post("/config/reveal", json={"path": "security.secrets.jwt_secret"})
+    assert before.json()["data"]["value"] == after.json()["data"]["value"] != MASK
+
+
+def test_bootstrap_only_paths_are_stripped_and_reported(api: RunningApi) -> None:
+    client = api.client(api.token("writer", READ, WRITE))
+    response = client.put("/config/deployment", json={"server": {"port": 1234}})
+    assert response.status_code == 200
+    assert response.json()["data"]["stripped"] == ["deployment.server.port"]
+
+
+# --- reveal ---------------------------------------------------------------------------------
+
+
+def test_the_eleventh_reveal_in_a_minute_is_429_and_every_reveal_is_audited(
+    api: RunningApi,
+) -> None:
+    client = api.client(api.token("admin", READ, WRITE))
+    body = {"path": "oidc.secrets.pairwise_salt", "reason": "support ticket 7"}
+    for _ in range(10):
+        response = client.post("/config/reveal", json=body)
+        assert response.status_code == 200
+        assert response.json()["data"]["value"] not in ("", MASK)
+    denied = client.post("/config/reveal", json=body)
+    assert denied.status_code == 429
+    assert 1 <= int(denied.headers["retry-after"]) <= 60
+    assert error_of(denied)["code"] == "rate_limited"
+    other = api.client(api.token("other-admin", WRITE))  # the limit is per token holder
+    assert other.post("/config/reveal", json=body).status_code == 200
+    audit = client.get("/config/audit", params={"path": body["path"], "limit": 100}).json()
+    reveals = [e for e in audit["data"] if e["kind"] == "reveal"]
+    assert [e["who"] for e in reveals] == ["admin"] * 10 + ["other-admin"]
+    assert {e["why"] for e in reveals} == {"support ticket 7"}
+    not_secret = client.post("/config/reveal", json={"path": "branding.companyName"})
+    assert not_secret.status_code in (422, 429)
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def test_versions_diff_restore_and_as_of(api: RunningApi) -> None:
+    client = api.client(api.token("writer", READ, WRITE))
+    client.put("/config/branding", json={"companyName": "Acme"})
+    middle = datetime.now(UTC)
+    client.patch("/config", json={"oidc": {"token_ttl": {"access_token": 1200}}})
+    versions = client.get("/config/versions").json()["data"]
+    assert [v["version"] for v in versions] == ["1.0.2", "1.0.1", "1.0.0"]
+    assert client.get("/config/versions", params={"limit": 1}).json()["data"][0]["_version"] == 3
+    one = client.get("/config/versions/1.0.1").json()["data"]
+    assert one["config"]["branding"]["companyName"] == "Acme"
+    assert one["config"]["security"]["secrets"]["jwt_secret"] == MASK
+    assert client.get("/config/versions/9.9.9").status_code == 404
+
+    diff = client.get("/config/diff", params={"from": "1.0.0", "to": "1.0.1"}).json()["data"]
+    assert [c["field"] for c in diff["changes"]] == ["branding.companyName"]
+    assert any("Company name changed" in w for w in diff["impact"]["warnings"])
+
+    restored = client.post("/config/restore", json={"version": "1.0.0", "reason": "undo"})
+    assert restored.status_code == 200
+    assert restored.json()["data"] | {"changed": None} == {
+        "version": "1.0.3",
+        "_version": 4,
+        "appended": True,
+        "changed": None,
+        "stripped": [],
+        "restored_from": "1.0.0",
+    }
+    assert client.get("/config/branding").json()["data"]["companyName"] == "Your Organization"
+    stale = client.post("/config/restore", json={"version": "1.0.1"}, headers={"If-Match": '"2"'})
+    assert error_of(stale)["message"] == CONFLICT
+
+    as_of = client.get("/config/as-of", params={"version": "1.0.1"}).json()
+    assert as_of["data"]["branding"]["companyName"] == "Acme"
+    assert as_of["meta"]["version"] == "1.0.1"
+    by_time = client.get("/config/as-of", params={"at": middle.isoformat()}).json()
+    assert by_time["meta"]["version"] == "1.0.1"
+    neither = client.get("/config/as-of")
+    assert neither.status_code == 400
+
+
+def test_an_export_imported_back_round_trips(api: RunningApi) -> None:
+    client = api.client(api.token("writer", READ, WRITE))
+    client.put("/config/branding", json={"companyName": "Acme"})
+    secret = client.post("/config/reveal", json={"path": "security.secrets.jwt_secret"})
+    exported = client.get("/config/export")
+    assert "attachment" in exported.headers["content-disposition"]
+    document = exported.json()
+    assert document["security"]["secrets"]["jwt_secret"] == MASK
+    original = client.get("/config").json()["data"]
+    client.patch("/config", json={"branding": {"companyName": "Changed"}, "oidc": {"path": "/x"}})
+    imported = client.post("/config/import", json=document, params={"reason": "roll back"})
+    assert imported.status_code == 200
+    assert imported.json()["data"]["appended"] is True
+    assert client.get("/config").json()["data"] == original
+    again = client.post("/config/reveal", json={"path": "security.secrets.jwt_secret"})
+    assert again.json()["data"]["value"] == secret.json()["data"]["value"]
+
+
+def test_audit_filters_and_pages_with_a_cursor(api: RunningApi) -> None:
+    client = api.client(api.token("writer", READ, WRITE))
+    for name in ("A", "B", "C"):
+        client.put("/config/branding", json={"companyName": name})
+    seen: list[Any] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"path": "branding.companyName", "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/config/audit", params=params).json()
+        seen += [(e["new"], e["position"]) for e in page["data"]]
+        cursor = page["pagination"]["next_cursor"]
+        assert page["pagination"]["has_more"] is (cursor is not None)
+        if cursor is None:
+            break
+    assert [new for new, _ in seen] == ["Your Organization", "A", "B", "C"]
+    by_actor = client.get("/config/audit", params={"actor": "system", "limit": 500}).json()
+    assert {e["who"] for e in by_actor["data"]} == {"system"}
+    later = client.get("/config/audit", params={"since": datetime.now(UTC).isoformat()}).json()
+    assert later["data"] == []
+    bad = client.get("/config/audit", params={"cursor": "not-a-cursor"})
+    assert (bad.status_code, error_of(bad)["code"]) == (400, "invalid_cursor")
+
+
+# --- the envelope around it -----------------------------------------------------------------
+
+
+def test_errors_have_one_shape_even_for_unknown_routes(api: RunningApi) -> None:
+    client = api.client(api.token("reader", READ))
+    for response in (
+        client.get("/nowhere"),
+        client.delete("/config"),
+        api.client().get("/config"),
+        client.get("/config/versions", params={"limit": "many"}),
+    ):
+        assert response.status_code in (400, 401, 404, 405)
+        error_of(response)
+
+
+def test_bodies_over_the_limit_are_413(api: RunningApi) -> None:
+    client = api.client(api.token("writer", READ, WRITE))
+    huge = {"branding": {"companyName": "x" * (2 * 1024 * 1024)}}
+    response = client.patch("/config", json=huge)
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "body_too_large"
+
+
+def test_request_ids_are_echoed_and_logged(api: RunningApi) -> None:
+    captured = structlog.testing.LogCapture()
+    structlog.configure(processors=[structlog.contextvars.merge_contextvars, captured])
+    try:
+        client = api.client(api.token("reader", READ))
+        given = client.get("/config/application", headers={"X-Request-ID": "req-42"})
+        fresh = client.get("/config/application")
+    finally:
+        structlog.reset_defaults()
+    assert given.headers["x-request-id"] == "req-42"
+    assert len(fresh.headers["x-request-id"]) == 32
+    lines = [e for e in captured.entries if e.get("request_id") == "req-42"]
+    assert lines
+    assert (lines[-1]["status"], lines[-1]["actor"]) == (200, "reader")
+
+
+def test_health_reports_each_check(api: RunningApi) -> None:
+    response = api.client().get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["hash_chain"]["ok"] is True
+    assert body["checks"]["store"]["head_position"] >= 1
+    assert body["checks"]["redis"] == {"ok": True, "configured": False}
+    assert body["checks"]["config"]["version"] == "1.0.0"
+
+
+def test_metrics_follow_features_metrics(api: RunningApi) -> None:
+    scraper = httpx.Client(base_url=api.base_url)
+    assert scraper.get("/metrics").status_code == 404
+    client = api.client(api.token("writer", READ, WRITE))
+    client.patch("/config", json={"features": {"metrics": {"enabled": True}}})
+    client.patch("/config", json={"branding": {"companyName": "A"}}, headers={"If-Match": '"1"'})
+    client.put("/config/branding", json={"logo": 5})
+    text = scraper.get("/metrics").text
+    assert 'parako_config_saves_total{kind="save"} 1.0' in text
+    assert "parako_config_conflicts_total 1.0" in text
+    assert "parako_config_validation_failures_total 1.0" in text
+    assert "parako_log_head_position" in text
+    assert "parako_propagation_lag_events 0.0" in text
+
+
+# --- tenants --------------------------------------------------------------------------------
+
+
+def test_tenant_routes_say_when_multi_tenancy_is_off(api: RunningApi) -> None:
+    client = api.client(api.token("tenants", TENANT_READ, TENANT_WRITE))
+    for response in (
+        client.get("/tenants/acme/config"),
+        client.put("/tenants/acme/config/branding", json={"companyName": "A"}),
+    ):
+        assert response.status_code == 404
+        assert error_of(response)["code"] == "multi_tenancy_disabled"
+
+
+@pytest.fixture
+def tenant_api(tmp_path: Path) -> Iterator[RunningApi]:
+    from pg_server import fresh_database  # skips (or fails under CI) without a server
+
+    from eventstore.commands import Author
+
+    async def prepare(service: ConfigService) -> None:
+        assert service.tenants is not None
+        await service.tenants.create("acme", Author("ops", "onboarding"))
+
+    with fresh_database() as url:
+        environ = {
+            "STORAGE_ADAPTER": "postgresql",
+            "STORAGE_POSTGRESQL_URL": url,
+            "MULTI_TENANCY_ENABLED": "true",
+        }
+        with serving(tmp_path, environ, prepare=prepare) as running:
+            yield running
+
+
+def test_tenant_writes_report_stripped_paths_and_clamped_values(tenant_api: RunningApi) -> None:
+    client = tenant_api.client(tenant_api.token("tenant-admin", TENANT_READ, TENANT_WRITE))
+    assert client.get("/tenants/nobody/config").status_code == 404
+    assert error_of(client.get("/tenants/nobody/config"))["code"] == "tenant_not_found"
+    assert error_of(client.get("/tenants/acme/config/storage"))["code"] == "section_not_allowed"
+
+    branding = client.put(
+        "/tenants/acme/config/branding", json={"companyName": "Acme", "ui": {"x": 1}}
+    )
+    assert branding.status_code == 200
+    assert branding.json()["data"]["stripped"] == ["branding.ui"]
+    assert branding.headers["etag"] == '"1"'
+
+    oidc = client.put(
+        "/tenants/acme/config/oidc",
+        json={"token_ttl": {"access_token": 999999}},
+        headers={"If-Match": '"1"'},
+    )
+    assert oidc.status_code == 200
+    assert oidc.json()["data"]["adjustments"] == [
+        {
+            "path": "oidc.token_ttl.access_token",
+            "original": 999999,
+            "adjusted": 3600,
+            "reason": "Ceiling: must be <= platform value (3600)",
+        }
+    ]
+    stale = client.put(
+        "/tenants/acme/config/oidc",
+        json={"token_ttl": {"access_token": 100}},
+        headers={"If-Match": '"1"'},
+    )
+    assert error_of(stale)["message"] == CONFLICT
+
+    read = client.get("/tenants/acme/config").json()
+    assert read["data"]["overrides"] == {
+        "branding": {"companyName": "Acme"},
+        "oidc": {"token_ttl": {"access_token": 3600}},
+    }
+    assert read["data"]["effective"]["branding"]["companyName"] == "Acme"
+    section = client.get("/tenants/acme/config/oidc").json()["data"]
+    assert section["effective"]["token_ttl"]["access_token"] == 3600
+    invalid = client.put("/tenants/acme/config/oidc", json={"token_ttl": {"access_token": "x"}})
+    assert invalid.status_code == 422
+    assert [i["path"] for i in error_of(invalid)["details"]] == ["oidc.token_ttl.access_token"]
+    history = client.get("/tenants/acme/config")
+    assert history.headers["etag"] == '"2"'
