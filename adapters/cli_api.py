@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from adapters.cli_support import command, emit, guarded
-from adapters.http.tokens import SCOPES, TokenStore
 from adapters.service import ConfigService
+from eventstore.tokens import SCOPES, TokenStore
 
 _ISSUER_HELP = "who creates or revokes (recorded with the event)"
 

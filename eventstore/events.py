@@ -21,6 +21,8 @@ CONFIG_CHANGED: Final = "ConfigChanged"
 SECRET_REVEALED: Final = "SecretRevealed"
 TENANT_OVERRIDE_CHANGED: Final = "TenantOverrideChanged"
 TENANT_CHANGED: Final = "TenantChanged"
+TOKEN_CREATED: Final = "ApiTokenCreated"
+TOKEN_REVOKED: Final = "ApiTokenRevoked"
 DEFAULT_TAGS: Final = ("main", "configuration")
 
 
@@ -111,7 +113,36 @@ class TenantChanged:
     created: bool = False
 
 
-DomainEvent = ConfigChanged | SecretRevealed | TenantOverrideChanged | TenantChanged
+@attrs.frozen
+class ApiTokenCreated:
+    """A Management API token was issued: its name, scopes and SHA-256 digest (never the token)."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    name: str
+    scopes: tuple[str, ...]
+    digest: str = attrs.field(repr=False)
+    actor: str
+    at: datetime
+
+
+@attrs.frozen
+class ApiTokenRevoked:
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    name: str
+    actor: str
+    at: datetime
+
+
+DomainEvent = (
+    ConfigChanged
+    | SecretRevealed
+    | TenantOverrideChanged
+    | TenantChanged
+    | ApiTokenCreated
+    | ApiTokenRevoked
+)
 ChangeEvent = ConfigChanged | TenantOverrideChanged
 
 
@@ -151,6 +182,24 @@ def encode(event: DomainEvent) -> NewEvent:
             "adjustments": [dict(a) for a in event.adjustments],
         }
         return NewEvent(TENANT_OVERRIDE_CHANGED, canonical_json(body))
+    if isinstance(event, ApiTokenCreated):
+        body = {
+            "schema": ApiTokenCreated.SCHEMA_VERSION,
+            "name": event.name,
+            "scopes": list(event.scopes),
+            "digest": event.digest,
+            "actor": event.actor,
+            "at": event.at.isoformat(),
+        }
+        return NewEvent(TOKEN_CREATED, canonical_json(body))
+    if isinstance(event, ApiTokenRevoked):
+        body = {
+            "schema": ApiTokenRevoked.SCHEMA_VERSION,
+            "name": event.name,
+            "actor": event.actor,
+            "at": event.at.isoformat(),
+        }
+        return NewEvent(TOKEN_REVOKED, canonical_json(body))
     if isinstance(event, TenantChanged):
         body = {
             "schema": TenantChanged.SCHEMA_VERSION,
@@ -203,6 +252,8 @@ CURRENT_SCHEMA: Final = {
     SECRET_REVEALED: SecretRevealed.SCHEMA_VERSION,
     TENANT_OVERRIDE_CHANGED: TenantOverrideChanged.SCHEMA_VERSION,
     TENANT_CHANGED: TenantChanged.SCHEMA_VERSION,
+    TOKEN_CREATED: ApiTokenCreated.SCHEMA_VERSION,
+    TOKEN_REVOKED: ApiTokenRevoked.SCHEMA_VERSION,
 }
 
 
@@ -290,6 +341,16 @@ def decode(recorded: RecordedEvent) -> DomainEvent:
             tuple(body["stripped"]),
             tuple(body["adjustments"]),
         )
+    if recorded.type == TOKEN_CREATED:
+        return ApiTokenCreated(
+            body["name"],
+            tuple(body["scopes"]),
+            body["digest"],
+            body["actor"],
+            datetime.fromisoformat(body["at"]),
+        )
+    if recorded.type == TOKEN_REVOKED:
+        return ApiTokenRevoked(body["name"], body["actor"], datetime.fromisoformat(body["at"]))
     if recorded.type == TENANT_CHANGED:
         return TenantChanged(
             body["slug"],

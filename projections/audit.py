@@ -2,11 +2,11 @@
 
 The event log already is the audit trail (every save is an immutable event), so this module only
 reshapes events into one entry per changed field (platform or tenant), one per reveal (D11), one
-per policy adjustment of a tenant write (D22: what was asked, what was kept, which rule) and one
-per change to the tenant registry. Entries are masked
-when they are built, not when they are shown: a secret's value — ciphertext envelope or, from
-older events, plaintext — never reaches an :class:`AuditEntry`, so no caller can leak it by
-forgetting to mask.
+per policy adjustment of a tenant write (D22: what was asked, what was kept, which rule), one per
+change to the tenant registry and one per API token issued or revoked (never the token).
+Entries are masked when they are built, not when they are shown: a secret's value — ciphertext
+envelope or, from older events, plaintext — never reaches an :class:`AuditEntry`, so no caller
+can leak it by forgetting to mask.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ from eventstore.events import (
     SECRET_REVEALED,
     TENANT_CHANGED,
     TENANT_OVERRIDE_CHANGED,
+    TOKEN_CREATED,
+    TOKEN_REVOKED,
+    ApiTokenCreated,
+    ApiTokenRevoked,
     ChangeEvent,
     SecretRevealed,
     TenantChanged,
@@ -36,10 +40,17 @@ from eventstore.log import RecordedEvent
 from eventstore.schema.paths import SECRET_FIELDS, TENANT_ENCRYPTED_FIELDS
 from eventstore.tenants import slug_of_stream
 
-EntryKind = Literal["change", "reveal", "adjustment", "tenant"]
+EntryKind = Literal["change", "reveal", "adjustment", "tenant", "token"]
 
 _SECRET_PATHS: Final = frozenset(SECRET_FIELDS) | frozenset(TENANT_ENCRYPTED_FIELDS)
-_AUDITED: Final = (CONFIG_CHANGED, SECRET_REVEALED, TENANT_OVERRIDE_CHANGED, TENANT_CHANGED)
+_AUDITED: Final = (
+    CONFIG_CHANGED,
+    SECRET_REVEALED,
+    TENANT_OVERRIDE_CHANGED,
+    TENANT_CHANGED,
+    TOKEN_CREATED,
+    TOKEN_REVOKED,
+)
 
 
 # --- masking ----------------------------------------------------------------------------------
@@ -154,6 +165,24 @@ def entries_of(recorded: RecordedEvent) -> list[AuditEntry]:
                 version=recorded.version,
                 semver=None,
                 origin="create" if event.created else "update",
+                stream=recorded.stream,
+                position=recorded.position,
+            )
+        ]
+    if isinstance(event, ApiTokenCreated | ApiTokenRevoked):
+        created = isinstance(event, ApiTokenCreated)
+        return [
+            AuditEntry(
+                kind="token",
+                who=event.actor,
+                when=event.at,
+                why="API token created" if created else "API token revoked",
+                path=event.name,
+                old=None,
+                new={"scopes": list(event.scopes)} if isinstance(event, ApiTokenCreated) else None,
+                version=recorded.version,
+                semver=None,
+                origin="create" if created else "revoke",
                 stream=recorded.stream,
                 position=recorded.position,
             )

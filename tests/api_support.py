@@ -20,8 +20,8 @@ import httpx
 
 from adapters.http.app import ApiSettings
 from adapters.http.server import ApiServer
-from adapters.http.tokens import SCOPES, TokenStore
 from adapters.service import ConfigService
+from eventstore.tokens import SCOPES, TokenStore
 
 KEY = "5a" * 32
 BASE_ENV = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": KEY}

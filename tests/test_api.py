@@ -12,10 +12,10 @@ import pytest
 import structlog
 from api_support import RunningApi, serving
 
-from adapters.http.tokens import READ, SCOPES, TENANT_READ, TENANT_WRITE, WRITE, TokenStore
 from adapters.service import ConfigService
 from eventstore.errors import VersionConflict
 from eventstore.secret import MASK
+from eventstore.tokens import READ, SCOPES, TENANT_READ, TENANT_WRITE, WRITE, TokenStore
 
 CONFLICT = "Configuration was modified by another user. Please refresh the page and try again."
 

@@ -24,7 +24,7 @@ from schemathesis.checks import (
 )
 
 from adapters.http.app import OPENAPI_PATH
-from adapters.http.tokens import SCOPES
+from eventstore.tokens import SCOPES
 
 EXAMPLES = 12
 

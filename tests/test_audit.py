@@ -370,3 +370,23 @@ def test_foreign_cursors_are_refused(cursor: str) -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="limit must be >= 1"):
         page(audit_entries(log()), None, 0)
+
+
+async def test_api_tokens_issued_and_revoked_are_audited_without_the_token() -> None:
+    from adapters.memory_log import MemoryEventLog
+    from eventstore.hashchain import HashChain
+    from eventstore.tokens import TokenStore
+
+    log = MemoryEventLog(HashChain(bytes(32)))
+    store = TokenStore(log)
+    _, plaintext = await store.create("deploy-bot", ["parako:config:read"], "alice")
+    await store.revoke("deploy-bot", "bob")
+    entries = audit_entries(log.storage.events)
+    assert [(e.kind, e.origin, e.who, e.path) for e in entries] == [
+        ("token", "create", "alice", "deploy-bot"),
+        ("token", "revoke", "bob", "deploy-bot"),
+    ]
+    assert entries[0].new == {"scopes": ["parako:config:read"]}
+    shown = json.dumps([e.to_json() for e in entries])
+    assert plaintext not in shown
+    assert "digest" not in shown

@@ -16,7 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from adapters.http.context import api_context
 from adapters.http.errors import ApiError
-from adapters.http.tokens import ApiToken
+from eventstore.tokens import ApiToken
 
 SCOPE_OPT: Final = "scope"
 _CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="parako-config"'}

@@ -26,9 +26,9 @@ from adapters.http.common import (
 )
 from adapters.http.context import api_context
 from adapters.http.errors import ApiError
-from adapters.http.tokens import READ, WRITE
 from adapters.http.writes import intended_change
 from eventstore.commands import Author, SaveResult
+from eventstore.tokens import READ, WRITE
 
 Req = Request[Any, Any, Any]
 READING: dict[str, Any] = {"guards": [require_scope], "opt": {SCOPE_OPT: READ}, "security": BEARER}

@@ -14,11 +14,11 @@ from adapters.http.common import BEARER, errors, expected_version, version_meta,
 from adapters.http.context import api_context
 from adapters.http.errors import ApiError
 from adapters.http.routes_config import Body, Reason
-from adapters.http.tokens import TENANT_READ, TENANT_WRITE
 from adapters.tenant_service import TenantService
 from eventstore.commands import Author
 from eventstore.schema import unstructure
 from eventstore.schema.paths import PERSISTED_SECTIONS, TENANT_SECTIONS
+from eventstore.tokens import TENANT_READ, TENANT_WRITE
 
 Req = Request[Any, Any, Any]
 _READING: dict[str, Any] = {
