@@ -17,13 +17,14 @@ from typing import Any
 import click
 
 from adapters.cli_api import serve, token
-from adapters.cli_support import command, emit, guarded, nest, parse_assignment
+from adapters.cli_support import command, emit, guarded, nest, parse_assignment, show_diff
 from adapters.cli_tenants import show_tenant, tenant
 from adapters.service import ConfigService
 from eventstore.commands import Author
 from eventstore.docpath import get_path
 from eventstore.errors import ValidationFailed
 from eventstore.schema import unstructure
+from projections.diff import Diff
 from projections.runtime import AppliedVersion
 
 
@@ -153,20 +154,10 @@ async def history(service: ConfigService, limit: int, as_json: bool) -> None:
 @command
 async def diff(service: ConfigService, old: str, new: str, as_json: bool) -> None:
     """Differences between two versions, with impact warnings."""
-    from projections.diff import analyze_impact, diff_documents
 
-    store = service._need_store()
-    before = store.plaintext(await service.stored_at(old))
-    after = store.plaintext(await service.stored_at(new))
-    changes = diff_documents(before, after)
-    impact = analyze_impact(changes)
-    if as_json:
-        emit({"changes": [c.to_json() for c in changes], "impact": impact.to_json()}, True)
-        return
-    for c in changes:
-        click.echo(f"{c.change_type:>8} {c.path}: {c.old!r} -> {c.new!r}")
-    for warning in impact.warnings:
-        click.echo(f"warning: {warning}")
+    show_diff(
+        Diff.between(await service.plaintext_at(old), await service.plaintext_at(new)), as_json
+    )
 
 
 @main.command()

@@ -20,6 +20,7 @@ import click
 from adapters.service import ConfigService
 from adapters.sources.jsonc import JsoncError
 from eventstore.errors import ConfigError, ValidationFailed, VersionConflict
+from projections.diff import Diff
 
 EXIT_INVALID: Final = 2
 EXIT_CONFLICT: Final = 3
@@ -85,3 +86,16 @@ def nest(assignments: dict[str, Any]) -> dict[str, Any]:
             target = target.setdefault(segment, {})
         target[leaf] = value
     return doc
+
+
+def show_diff(diff: Diff, as_json: bool) -> None:
+    """A diff (values already masked) and its impact warnings."""
+    if as_json:
+        emit(
+            {"changes": [c.to_json() for c in diff.changes], "impact": diff.impact.to_json()}, True
+        )
+        return
+    for c in diff.changes:
+        click.echo(f"{c.change_type:>8} {c.path}: {c.old!r} -> {c.new!r}")
+    for warning in diff.impact.warnings:
+        click.echo(f"warning: {warning}")

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from adapters.cli_support import command, emit, nest, parse_assignment
+from adapters.cli_support import command, emit, nest, parse_assignment, show_diff
 from adapters.service import ConfigService
 from adapters.tenant_service import TenantService
 from eventstore.commands import Author
@@ -160,6 +160,17 @@ async def history(service: ConfigService, slug: str, limit: int, as_json: bool) 
         click.echo(
             f"{v.version}\t{v.timestamp.isoformat()}\t{v.last_modified_by}\t{v.change_reason}"
         )
+
+
+@tenant.command()
+@click.argument("slug")
+@click.argument("old")
+@click.argument("new")
+@click.option("--json", "as_json", is_flag=True)
+@command
+async def diff(service: ConfigService, slug: str, old: str, new: str, as_json: bool) -> None:
+    """Differences between two versions of the tenant's overrides, with impact warnings."""
+    show_diff(await tenants_of(service).diff(slug, old, new), as_json)
 
 
 @tenant.command()

@@ -25,6 +25,7 @@ from eventstore.state import StoredConfig, version_of
 from eventstore.tenant_commands import TenantCommands, TenantSaveResult
 from eventstore.tenants import REGISTRY_STREAM, Registry, Tenant, tenant_stream
 from projections.audit import AuditEntry, audit_entries
+from projections.diff import Diff
 from projections.history import VersionInfo, history_from
 from projections.runtime import AppliedVersion, RuntimeView
 from projections.tenant_configs import TenantConfig, TenantConfigs
@@ -119,6 +120,13 @@ class TenantService:
     def masked(self, state: StoredConfig) -> dict[str, Any]:
         """Stored overrides as they may be shown: tenant secrets masked."""
         return mask_fields(state.document, TENANT_ENCRYPTED_FIELDS)
+
+    async def diff(self, slug: str, old: str, new: str) -> Diff:
+        """What changed in the tenant's overrides between two of its versions (masked)."""
+        before, after = await self.overrides(slug, old), await self.overrides(slug, new)
+        return Diff.between(
+            self.commands.plaintext(slug, before), self.commands.plaintext(slug, after)
+        )
 
     async def history(self, slug: str) -> list[VersionInfo]:
         await self.commands.tenant(slug)

@@ -112,6 +112,15 @@ def test_tenant_lifecycle(pg_root: Path) -> None:
     )
     history = ok_json(pg_root, "tenant", "history", "globex")
     assert [v["version"] for v in history] == ["1.0.1", "1.0.0"]
+    changed = ok_json(pg_root, "tenant", "diff", "globex", "1.0.0", "1.0.1")["changes"]
+    assert changed == [
+        {
+            "field": "branding.companyName",
+            "oldValue": "Globex",
+            "newValue": "Globex Corp",
+            "changeType": "modified",
+        }
+    ]
     ok(pg_root, "tenant", "rollback", "globex", "1.0.0", "--by", "ops", "--reason", "undo")
     assert ok_json(pg_root, "tenant", "show", "globex", "branding.companyName") == "Globex"
     # the platform is untouched by all of this
