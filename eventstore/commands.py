@@ -28,7 +28,7 @@ from eventstore.resolve import (
     layered_document,
     strip_unpersisted,
 )
-from eventstore.schema import AppConfig, structure
+from eventstore.schema import AppConfig, structure, structure_like
 from eventstore.schema.paths import SECRET_FIELDS
 from eventstore.state import (
     AUDIT_STREAM,
@@ -118,9 +118,27 @@ class ConfigCommands:
         """The stored document with secrets decrypted; stays inside the process."""
         return decrypt_fields(state.document, SECRET_FIELDS, self._cipher, PLATFORM_SCOPE)
 
-    def runtime(self, state: StoredConfig) -> AppConfig:
+    def runtime_document(self, state: StoredConfig) -> dict[str, Any]:
+        """The complete runtime config of ``state`` as a JSON document (secrets in clear)."""
         doc, _ = layered_document(self.plaintext(state), self._bootstrap)
-        return structure(AppConfig, doc, "Stored configuration is invalid")
+        return doc
+
+    def runtime(
+        self, state: StoredConfig, like: tuple[AppConfig, Mapping[str, Any]] | None = None
+    ) -> AppConfig:
+        """The RuntimeConfig of ``state``; with ``like`` (a config and the document it was built
+        from) every unchanged part is taken from that config instead of being rebuilt, which
+        turns a version's build from milliseconds into tens of microseconds."""
+        return self.runtime_from(self.runtime_document(state), like)
+
+    @staticmethod
+    def runtime_from(
+        doc: Mapping[str, Any], like: tuple[AppConfig, Mapping[str, Any]] | None = None
+    ) -> AppConfig:
+        heading = "Stored configuration is invalid"
+        if like is None:
+            return structure(AppConfig, doc, heading)
+        return structure_like(AppConfig, doc, like[0], like[1], heading)
 
     # --- commands ----------------------------------------------------------------------------
 

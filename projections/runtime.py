@@ -87,6 +87,8 @@ class RuntimeView:
         self.state = StoredConfig()
         self.position = 0
         self.config: AppConfig | None = None
+        # the JSON document ``config`` was built from: the next build reuses what is unchanged
+        self._document: dict[str, Any] = {}
         self.last_applied: AppliedVersion | None = None
 
     @property
@@ -145,9 +147,14 @@ class RuntimeView:
             position = batch[-1].position
             if len(batch) < _PAGE:
                 break
-        config = self._commands.runtime(state) if applied else self.config
+        config, document = self.config, self._document
+        if applied:
+            # only the parts that differ from the current config are rebuilt (structure_like)
+            document = self._commands.runtime_document(state)
+            config = self._commands.runtime_from(document, (self.config, self._document))
         # one assignment each, in this order: a reader never sees a config newer than `state`
         self.state, self.config, self.position = state, config, position
+        self._document = document
         now = self._clock()  # applied means swapped in: stamp after the swap, not at the fold
         applied = [attrs.evolve(record, applied_at=now) for record in applied]
         if applied:
@@ -177,7 +184,8 @@ class RuntimeView:
         """First pass: load from the newest snapshot instead of folding the whole log."""
         head = await self._log.head_position()
         state = await self._commands.load()
-        config = self._commands.runtime(state)
+        document = self._commands.runtime_document(state)
+        config = self._commands.runtime_from(document)
         last = None
         if state.version:
             recorded = await self._log.read_stream(PLATFORM_STREAM, state.version, state.version)
@@ -187,6 +195,7 @@ class RuntimeView:
         # head was read first: anything committed meanwhile is re-read (and skipped) next pass
         position = max(head, state.position)
         self.state, self.config, self.position = state, config, position
+        self._document = document
         if last is not None:
             last = attrs.evolve(last, applied_at=self._clock())
         self.last_applied = last

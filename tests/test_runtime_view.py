@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from adapters.hints import Hint, HintSink
@@ -234,3 +236,38 @@ async def test_store_outage_keeps_serving_and_recovers(
     events = [entry["event"] for entry in logs]
     assert events.count("configuration store unavailable") == 1, events
     assert events.count("configuration store restored") == 1, events
+
+
+# --- incremental builds -------------------------------------------------------------------------
+
+EDITS = st.sampled_from(
+    [
+        {"branding": {"companyName": "Acme"}},
+        {"branding": {"companyName": "Globex"}},
+        {"branding": {"colors": {"light": {"primary": "#112233"}}}},
+        {"oidc": {"token_ttl": {"access_token": 900}}},
+        {"oidc": {"token_ttl": {"access_token": 3600}}},
+        {"security": {"authentication": {"multi_factor": {"enabled": True}}}},
+        {"security": {"authentication": {"multi_factor": {"enabled": False}}}},
+        {"application": {"locales": {"available": ["en", "fr"]}}},
+        {"integrations": {"email": {"smtp_password": "Sm7p-Secret-Heron"}}},
+        {"features": {"social_providers": {"enabled": []}}},
+    ]
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(edits=st.lists(EDITS, min_size=1, max_size=6))
+async def test_an_incrementally_built_config_equals_a_full_build(
+    pair: tuple[ConfigService, ConfigService], edits: list[dict[str, Any]]
+) -> None:
+    """The reader rebuilds only what changed (structure_like); the result must be exactly the
+    config a from-scratch build of the same state gives."""
+    writer, reader = pair
+    for edit in edits:
+        await writer.save(edit, BOB)
+        await reader.catch_up()
+        store = reader._need_store()
+        assert reader.config == store.runtime(reader.view.state)
