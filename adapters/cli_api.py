@@ -35,7 +35,8 @@ def serve(host: str, port: int | None, interval: float) -> None:
             mode = "file" if service.file_mode else "database"
             click.echo(
                 f"parako-config API on http://{host}:{chosen}/api/v1 ({mode} mode, "
-                f"version {service.version or '-'}); OpenAPI at /api/v1/openapi",
+                f"version {service.version or '-'}); OpenAPI at /api/v1/openapi, "
+                f"admin console at http://{host}:{chosen}/admin",
                 err=True,
             )
             server = ApiServer(service, host, chosen, poll_interval=interval)

@@ -424,3 +424,16 @@ def test_tenant_writes_report_stripped_paths_and_clamped_values(tenant_api: Runn
     assert [i["path"] for i in error_of(invalid)["details"]] == ["oidc.token_ttl.access_token"]
     history = client.get("/tenants/acme/config")
     assert history.headers["etag"] == '"2"'
+
+
+def test_serve_runs_in_file_mode_with_health_and_the_console_banner(tmp_path: Path) -> None:
+    """File mode has no store (so no tokens): the API answers health, refuses every token, and
+    the console explains why instead of the process failing to start."""
+    (tmp_path / "runtime").mkdir()
+    (tmp_path / "runtime" / "parako.jsonc").write_text('{"branding": {"companyName": "F"}}')
+    with serving(tmp_path, {"USE_FILE_CONFIG": "true", "ENCRYPTION_KEY": ""}) as api:
+        assert api.client().get("/health").status_code == 200
+        assert api.client("pkc_anything").get("/config").status_code == 401
+        page = httpx.get(f"{api.base_url}/admin/login", timeout=30)
+        assert page.status_code == 200
+        assert "do not persist" in page.text or "not persist" in page.text

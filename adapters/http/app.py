@@ -17,6 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.admin import admin_router
 from adapters.http import routes_config, routes_tenants, routes_versions
 from adapters.http.context import STATE_KEY, ApiContext, api_context
 from adapters.http.errors import EXCEPTION_HANDLERS, ApiError
@@ -121,7 +122,7 @@ def create_app(service: ConfigService, settings: ApiSettings | None = None) -> R
     metrics_settings = service.config.features.metrics
     context = ApiContext(
         service=service,
-        authenticator=TokenAuthenticator(service.event_log),
+        authenticator=TokenAuthenticator(None if service.file_mode else service.event_log),
         reveals=SlidingWindowLimiter(),
         metrics=ApiMetrics(
             metrics_settings.prefix, include_default=metrics_settings.include_default_metrics
@@ -137,7 +138,7 @@ def create_app(service: ConfigService, settings: ApiSettings | None = None) -> R
             *routes_tenants.ROUTES,
         ],
     )
-    handlers: list[Any] = [api, _metrics_route(metrics_settings.path)]
+    handlers: list[Any] = [api, _metrics_route(metrics_settings.path), admin_router()]
     openapi = OpenAPIConfig(
         title="parako-config Management API",
         version="1.0.0",

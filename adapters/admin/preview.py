@@ -1,0 +1,58 @@
+"""What a pending change would do, computed before anything is written.
+
+The console shows the impact summary (``impact_rules.json``) and the changed settings before a
+save or an import, and shows validation messages next to the inputs. Both need the change
+checked the way the store will check it, without appending: the candidate document is built as
+the store builds it (merge over the latest stored document, masks put back, bootstrap-only paths
+stripped) and validated as a whole (D18). The store validates again when it saves, so a
+preview can never let an invalid change through; it only answers earlier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from adapters.service import ConfigService
+from eventstore.commands import EXPORT_METADATA_KEYS
+from eventstore.crypto import restore_masked
+from eventstore.docpath import deep_merge
+from eventstore.resolve import layered_document, strip_unpersisted
+from eventstore.schema import AppConfig, structure
+from eventstore.schema.paths import SECRET_FIELDS
+from projections.diff import Diff
+
+
+@attrs.frozen
+class Preview:
+    """The change to send to the store (masks already restored) and what it implies."""
+
+    change: dict[str, Any]
+    diff: Diff
+
+
+async def preview_save(service: ConfigService, partial: Mapping[str, Any]) -> Preview:
+    """Raises ``ValidationFailed`` (every failing path) when the store would refuse it."""
+    current = await service.plaintext_at()
+    change, _ = restore_masked(partial, current, SECRET_FIELDS)
+    candidate = deep_merge(current, strip_unpersisted(change))
+    return Preview(change, _checked(service, current, candidate))
+
+
+async def preview_import(service: ConfigService, document: Mapping[str, Any]) -> Preview:
+    """As ``import_document`` will do it: metadata dropped, masks keep current values."""
+    current = await service.plaintext_at()
+    body = {k: v for k, v in document.items() if k not in EXPORT_METADATA_KEYS}
+    restored, _ = restore_masked(strip_unpersisted(body), current, SECRET_FIELDS)
+    candidate = deep_merge(current, restored)
+    return Preview(dict(document), _checked(service, current, candidate))
+
+
+def _checked(
+    service: ConfigService, current: Mapping[str, Any], candidate: Mapping[str, Any]
+) -> Diff:
+    doc, _ = layered_document(candidate, service.sources.bootstrap)
+    structure(AppConfig, doc)
+    return Diff.between(current, strip_unpersisted(candidate))

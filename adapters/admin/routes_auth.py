@@ -1,0 +1,107 @@
+"""Signing in with an API token, and out.
+
+The sign-in form has its own CSRF token, keyed by a short-lived cookie, so another site cannot
+sign a browser in with the attacker's token (login CSRF). The token typed in is checked by the
+Management API's authenticator and never stored: the session cookie names it and carries a
+digest prefix only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+
+from adapters.admin.auth import CSRF_FIELD, admin_state, current_session, posted
+from adapters.admin.render import page, redirect
+from adapters.admin.sessions import COOKIE, LOGIN_COOKIE, MAX_AGE_SECONDS
+from adapters.http.context import api_context
+from eventstore.tokens import READ, TENANT_READ
+
+Req = Request[Any, Any, Any]
+_PATH = "/admin"
+
+
+def _secure(request: Req) -> bool:
+    """Secure cookies over HTTPS, also behind a proxy that terminates TLS."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
+def _cookie(request: Req, key: str, value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=key,
+        value=value,
+        path=_PATH,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+
+
+@get("/")
+async def index() -> Response[str]:
+    return redirect("/admin/settings")
+
+
+def _login_page(request: Req, error: str = "", status: int = 200) -> Response[str]:
+    nonce = secrets.token_urlsafe(16)
+    response = page(
+        request,
+        "login.html",
+        status=status,
+        login_csrf=admin_state(request).keys.csrf_for("login:" + nonce),
+        error=error,
+        store_available=not api_context(request).service.file_mode,
+    )
+    response.cookies.append(_cookie(request, LOGIN_COOKIE, nonce, 600))
+    return response
+
+
+@get("/login")
+async def login_form(request: Req) -> Response[str]:
+    if await current_session(request) is not None:
+        return redirect("/admin/settings")
+    return _login_page(request)
+
+
+@post("/login", status_code=200)
+async def login(request: Req) -> Response[str]:
+    state = admin_state(request)
+    form = await request.form()
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce or not state.keys.csrf_ok("login:" + nonce, form.get(CSRF_FIELD)):
+        return _login_page(request, "The sign-in form expired. Please try again.", 403)
+    client = request.client.host if request.client else "unknown"
+    if state.logins.acquire(client) is not None:
+        return _login_page(request, "Too many sign-in attempts. Wait a minute.", 429)
+    presented = str(form.get("token") or "").strip()
+    authenticator = api_context(request).authenticator
+    token = await authenticator.authenticate(presented) if presented else None
+    if token is None:
+        return _login_page(request, "Unknown or revoked token.", 401)
+    # a token for tenants only cannot read the platform overview: start where it can look
+    landing = (
+        "/admin/settings"
+        if READ in token.scopes or TENANT_READ not in token.scopes
+        else "/admin/tenants"
+    )
+    response = redirect(landing)
+    cookie = state.keys.issue(token.name, token.digest)
+    response.cookies.append(_cookie(request, COOKIE, cookie, MAX_AGE_SECONDS))
+    response.cookies.append(_cookie(request, LOGIN_COOKIE, "", 0))
+    return response
+
+
+@post("/logout", status_code=200)
+async def logout(request: Req) -> Response[str]:
+    await posted(request)
+    response = redirect("/admin/login")
+    response.cookies.append(_cookie(request, COOKIE, "", 0))
+    return response
+
+
+ROUTES = [index, login_form, login, logout]

@@ -1,0 +1,535 @@
+"""The admin console over plain HTTP (no browser): sign-in, CSRF, scopes, masking, import/export,
+audit, health, tenants, and the form ↔ schema mapping. The browser flows are in
+``test_admin_browser.py``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_support import RunningApi, serving
+from litestar.datastructures import FormMultiDict
+
+from adapters.admin.forms import build_group, change_from_form, errors_by_field, label_of, leaves
+from adapters.admin.sessions import MAX_AGE_SECONDS, SessionKeys
+from adapters.service import ConfigService
+from eventstore.commands import Author
+from eventstore.errors import Issue
+from eventstore.schema import AppConfig, unstructure
+from eventstore.schema.sections.branding import Branding
+from eventstore.schema.sections.security import Security
+from eventstore.secret import MASK
+from eventstore.tokens import READ, TENANT_READ, TokenStore
+
+CONFLICT = "Configuration was modified by another user. Please refresh the page and try again."
+_CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[RunningApi]:
+    with serving(tmp_path) as running:
+        yield running
+
+
+class Console:
+    """A signed-in browser stand-in: keeps the cookies, reads CSRF tokens off the pages."""
+
+    def __init__(self, api: RunningApi, token: str) -> None:
+        self.http = httpx.Client(base_url=api.base_url, follow_redirects=False, timeout=30)
+        login = self.http.get("/admin/login")
+        signed = self.http.post("/admin/login", data={"_csrf": csrf_of(login), "token": token})
+        assert signed.status_code == 303, signed.text
+        self.set_cookie = signed.headers.get_list("set-cookie")
+        self.landing = signed.headers["location"]
+        self.csrf = csrf_of(self.http.get("/admin/settings"))  # error pages carry it too
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.get(path, **kwargs)
+
+    def post(self, path: str, data: dict[str, Any], csrf: bool = True) -> httpx.Response:
+        return self.http.post(path, data={**data, **({"_csrf": self.csrf} if csrf else {})})
+
+
+def csrf_of(response: httpx.Response) -> str:
+    found = _CSRF.search(response.text)
+    assert found, response.text[:500]
+    return found.group(1)
+
+
+def hidden(response: httpx.Response, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', response.text)
+    assert found, f"no hidden {name}"
+    return found.group(1)
+
+
+# --- sign-in and the session cookie -----------------------------------------------------------
+
+
+def test_the_session_cookie_is_httponly_strict_and_scoped(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    session = next(c for c in console.set_cookie if c.startswith("parako_admin="))
+    attributes = {part.strip().lower() for part in session.split(";")}
+    assert "httponly" in attributes
+    assert "samesite=strict" in attributes
+    assert "path=/admin" in attributes
+    assert f"max-age={MAX_AGE_SECONDS}" in attributes
+    # the cookie holds no token
+    assert "pkc_" not in session
+
+
+def test_pages_need_a_session(api: RunningApi) -> None:
+    anonymous = httpx.Client(base_url=api.base_url, timeout=30)
+    for path in ("/admin/settings", "/admin/settings/branding", "/admin/settings/history"):
+        response = anonymous.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/admin/login"
+    forged = httpx.Client(base_url=api.base_url, timeout=30, cookies={"parako_admin": "e30.AAAA"})
+    assert forged.get("/admin/settings").headers["location"] == "/admin/login"
+
+
+def test_sign_in_needs_the_forms_csrf_token(api: RunningApi) -> None:
+    client = httpx.Client(base_url=api.base_url, timeout=30)
+    client.get("/admin/login")
+    refused = client.post("/admin/login", data={"token": api.token("alice")})
+    assert refused.status_code == 403
+    assert "parako_admin=" not in refused.headers.get("set-cookie", "")
+
+
+def test_revoking_the_token_ends_the_session(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    assert console.get("/admin/settings").status_code == 200
+
+    async def revoke(service: ConfigService) -> None:
+        await TokenStore(service.event_log).revoke("alice", "tests")
+
+    api.run(revoke)
+    assert console.get("/admin/settings").headers["location"] == "/admin/login"
+
+
+def test_signing_out_clears_the_cookie(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    out = console.post("/admin/logout", {})
+    assert out.status_code == 303
+    assert console.get("/admin/settings").status_code == 303
+
+
+def test_a_session_cookie_expires() -> None:
+    now = [1_000_000.0]
+    keys = SessionKeys(b"k" * 32, clock=lambda: now[0])
+    cookie = keys.issue("alice", "ab" * 32)
+    assert keys.read(cookie) is not None
+    now[0] += MAX_AGE_SECONDS + 1
+    assert keys.read(cookie) is None
+    other = SessionKeys(b"x" * 32, clock=lambda: now[0])
+    assert other.read(keys.issue("alice", "ab" * 32)) is None  # another key: forged
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+
+def test_every_form_post_without_the_csrf_token_is_refused(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    version = hidden(console.get("/admin/settings/branding"), "_version")
+    posts = {
+        "/admin/settings/branding": {"_version": version, "branding.companyName": "Forged"},
+        "/admin/settings/branding/save": {"pending": "x", "reason": "forged"},
+        "/admin/settings/restore": {"version": "1.0.0", "reason": "forged"},
+        "/admin/settings/import": {"document": '{"branding": {"companyName": "Forged"}}'},
+        "/admin/settings/import/apply": {"pending": "x"},
+        "/admin/settings/reveal": {"reveal": "security.secrets.jwt_secret"},
+        "/admin/logout": {},
+    }
+    for path, data in posts.items():
+        response = console.post(path, data, csrf=False)
+        assert response.status_code == 403, path
+        assert "CSRF" in response.text, path
+        wrong = console.http.post(path, data={**data, "_csrf": "not-the-token"})
+        assert wrong.status_code == 403, path
+    assert console.get("/admin/settings").status_code == 200  # still signed in
+    assert api.run(_version) == 1  # nothing was written
+
+
+async def _version(service: ConfigService) -> int:
+    return service.version
+
+
+def test_a_confirmation_cannot_be_replayed_by_another_session(api: RunningApi) -> None:
+    alice = Console(api, api.token("alice"))
+    bob = Console(api, api.token("bob"))
+    editor = alice.get("/admin/settings/branding")
+    preview = alice.post(
+        "/admin/settings/branding",
+        {"_version": hidden(editor, "_version"), "branding.companyName": "Acme"},
+    )
+    sealed = hidden(preview, "pending")
+    replay = bob.post("/admin/settings/branding/save", {"pending": sealed, "reason": "x"})
+    assert replay.status_code == 403
+    assert alice.post("/admin/settings/branding/save", {"pending": sealed}).status_code == 303
+
+
+# --- scopes -----------------------------------------------------------------------------------
+
+
+def test_a_read_only_token_cannot_change_anything(api: RunningApi) -> None:
+    reader = Console(api, api.token("reader", READ))
+    editor = reader.get("/admin/settings/branding")
+    assert editor.status_code == 200
+    assert "Review changes" not in editor.text
+    assert 'name="branding.companyName"' not in editor.text  # inputs without names: read-only
+    refused = reader.post(
+        "/admin/settings/branding",
+        {"_version": hidden(editor, "_version"), "branding.companyName": "X"},
+    )
+    assert refused.status_code == 403
+    assert "parako:config:write" in refused.text
+    assert (
+        reader.post("/admin/settings/reveal", {"reveal": "security.secrets.jwt_secret"}).status_code
+        == 403
+    )
+    assert reader.get("/admin/settings/history/1.0.0").status_code == 403
+
+
+def test_a_tenant_only_token_cannot_read_the_platform_config(api: RunningApi) -> None:
+    console = Console(api, api.token("tenants", TENANT_READ))
+    assert console.landing == "/admin/tenants"
+    assert console.get("/admin/settings/branding").status_code == 403
+
+
+# --- editing ----------------------------------------------------------------------------------
+
+
+def test_validation_errors_name_the_field_and_save_nothing(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    version = hidden(console.get("/admin/settings/security"), "_version")
+    response = console.post(
+        "/admin/settings/security",
+        {
+            "_version": version,
+            "security.protection.device_matching.trust_duration_days": "0",
+            "security.authentication.multi_factor.email.code_ttl_seconds": "abc",
+        },
+    )
+    assert response.status_code == 422
+    errors = dict(
+        re.findall(r'<p class="field-error" id="([^"]+)-error">([^<]+)</p>', response.text)
+    )
+    assert errors == {
+        "f-security-protection-device_matching-trust_duration_days": (
+            "Too small: expected number to be &gt;=1"
+        ),
+        "f-security-authentication-multi_factor-email-code_ttl_seconds": (
+            "Invalid input: expected number, received string"
+        ),
+    }
+    # what was typed is shown again
+    assert 'value="abc"' in response.text
+    assert api.run(_version) == 1
+
+
+def test_a_stale_confirmation_gets_the_conflict_message(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    editor = console.get("/admin/settings/branding")
+    preview = console.post(
+        "/admin/settings/branding",
+        {"_version": hidden(editor, "_version"), "branding.companyName": "Mine"},
+    )
+
+    async def other_writer(service: ConfigService) -> None:
+        await service.save({"branding": {"companyName": "Theirs"}}, Author("bob", "meanwhile"))
+
+    api.run(other_writer)
+    saved = console.post("/admin/settings/branding/save", {"pending": hidden(preview, "pending")})
+    assert saved.status_code == 409
+    assert CONFLICT in saved.text
+    assert 'href="/admin/settings/branding"' in saved.text
+
+
+def test_secrets_stay_masked_in_editor_diff_history_audit_and_export(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    secret = "smtp-password-of-the-test"
+    editor = console.get("/admin/settings/integrations")
+    preview = console.post(
+        "/admin/settings/integrations",
+        {"_version": hidden(editor, "_version"), "integrations.email.smtp_password": secret},
+    )
+    assert preview.status_code == 200
+    assert secret not in preview.text  # the pending change travels sealed
+    assert "integrations.email.smtp_password" in preview.text
+    assert (
+        console.post(
+            "/admin/settings/integrations/save", {"pending": hidden(preview, "pending")}
+        ).status_code
+        == 303
+    )
+    pages = [
+        console.get("/admin/settings/integrations"),
+        console.get("/admin/settings/diff?from=1.0.0&to=1.0.1"),
+        console.get("/admin/settings/diff?from=1.0.0&to=1.0.1&view=side"),
+        console.get("/admin/settings/history"),
+        console.get("/admin/settings/audit?path=integrations.email"),
+        console.get("/admin/settings/export"),
+    ]
+    for response in pages:
+        assert response.status_code == 200
+        assert secret not in response.text
+    assert MASK in pages[1].text
+    revealed = console.http.post(
+        "/admin/settings/reveal",
+        data={"reveal": "integrations.email.smtp_password"},
+        headers={"Accept": "application/json", "X-CSRF-Token": console.csrf},
+    )
+    assert revealed.json() == {"path": "integrations.email.smtp_password", "value": secret}
+    assert revealed.headers["cache-control"] == "no-store"
+
+
+def test_the_reveal_limit_applies(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    headers = {"Accept": "application/json", "X-CSRF-Token": console.csrf}
+    statuses = [
+        console.http.post(
+            "/admin/settings/reveal",
+            data={"reveal": "security.secrets.jwt_secret"},
+            headers=headers,
+        ).status_code
+        for _ in range(11)
+    ]
+    assert statuses == [200] * 10 + [429]
+    audit = console.get("/admin/settings/audit?kind=reveal")
+    assert audit.text.count("security.secrets.jwt_secret") == 10
+
+
+def test_import_previews_then_applies(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    exported = console.get("/admin/settings/export")
+    assert exported.headers["content-disposition"].startswith("attachment;")
+    document = exported.json()
+    assert document["security"]["secrets"]["jwt_secret"] == MASK
+    document["branding"]["companyName"] = "Imported Inc"
+
+    bad = console.post("/admin/settings/import", {"document": "[1, 2]"})
+    assert bad.status_code == 422
+    assert "Configuration must be a JSON object" in bad.text
+    preview = console.post("/admin/settings/import", {"document": json.dumps(document)})
+    assert preview.status_code == 200
+    assert "Company name changed" in preview.text
+    assert "jwt_secret" not in preview.text  # masked secrets keep their values: no change
+    applied = console.post("/admin/settings/import/apply", {"pending": hidden(preview, "pending")})
+    assert applied.headers["location"] == "/admin/settings/history?imported=1.0.1"
+
+    async def company(service: ConfigService) -> str:
+        return service.config.branding.company_name
+
+    assert api.run(company) == "Imported Inc"
+
+
+def test_audit_filters_and_health(api: RunningApi) -> None:
+    async def changes(service: ConfigService) -> None:
+        await service.save({"branding": {"companyName": "A"}}, Author("bob", "one"))
+        await service.save({"application": {"title": "T"}}, Author("carol", "two"))
+
+    api.run(changes)
+    console = Console(api, api.token("alice"))
+    by_actor = console.get("/admin/settings/audit?actor=carol").text
+    assert "application.title" in by_actor
+    assert "branding.companyName" not in by_actor
+    by_path = console.get("/admin/settings/audit?path=branding&kind=change").text
+    assert "branding.companyName" in by_path
+    assert "application.title" not in by_path
+    future = console.get("/admin/settings/audit?since=2999-01-01T00:00:00").text
+    assert "No entry matches." in future
+    health = console.get("/admin/settings/health")
+    assert health.status_code == 200
+    assert "hash_chain" in health.text
+
+
+# --- forms ↔ schema ---------------------------------------------------------------------------
+
+
+def _shown() -> dict[str, Any]:
+    return unstructure(AppConfig())
+
+
+def test_an_untouched_form_changes_nothing() -> None:
+    shown = _shown()
+    for cls, section in ((Branding, "branding"), (Security, "security")):
+        group = build_group(cls, section, shown, {})
+        form = FormMultiDict(
+            [(f.path, f.value) for f in leaves(group) if not f.read_only and f.widget != "switch"]
+            + [
+                (f.path, "true" if f.checked else "false")
+                for f in leaves(group)
+                if f.widget == "switch"
+            ]
+        )
+        change, issues = change_from_form(group, cls, form, shown)
+        assert (change, issues) == ({}, [])
+
+
+def test_form_values_are_typed_by_the_schema() -> None:
+    shown = _shown()
+    group = build_group(Security, "security", shown, {})
+    paths = {f.path: f for f in leaves(group)}
+    assert paths["security.secrets.jwt_secret"].widget == "secret"
+    assert paths["security.secrets.cookie_secrets"].multiple_secrets
+    form = FormMultiDict(
+        [
+            ("security.protection.device_matching.trust_duration_days", "12"),
+            # a checked switch posts its hidden "false" and then "true"
+            ("security.protection.encrypt_device_data", "false"),
+            ("security.protection.encrypt_device_data", "true"),
+            ("security.authentication.multi_factor.enabled", "false"),
+        ]
+    )
+    before = shown["security"]
+    change, issues = change_from_form(group, Security, form, shown)
+    assert issues == []
+    protection = change["security"]["protection"]
+    assert protection["device_matching"] == {"trust_duration_days": 12}
+    if before["protection"]["encrypt_device_data"] is False:
+        assert protection["encrypt_device_data"] is True
+    if before["authentication"]["multi_factor"]["enabled"] is True:
+        assert change["security"]["authentication"]["multi_factor"] == {"enabled": False}
+
+
+def test_bootstrap_only_fields_are_read_only_with_their_variable() -> None:
+    from eventstore.schema.sections.deployment import Deployment
+
+    group = build_group(Deployment, "deployment", _shown(), {"DEPLOYMENT_URL": "https://x.test"})
+    fields = {f.path: f for f in leaves(group)}
+    assert fields["deployment.server.port"].read_only
+    assert "DEPLOYMENT_SERVER_PORT" in fields["deployment.server.port"].note
+    assert fields["deployment.url"].read_only  # the variable is set: it wins
+    assert "DEPLOYMENT_URL" in fields["deployment.url"].note
+
+
+def test_colours_get_a_colour_input_and_issues_find_their_field() -> None:
+    group = build_group(Branding, "branding", _shown(), {})
+    fields = {f.path: f for f in leaves(group)}
+    assert fields["branding.colors.light.primary"].widget == "color"
+    by_field, rest = errors_by_field(
+        [Issue("branding.colors.light.primary", "Invalid hex color"), Issue("", "whole")],
+        list(fields),
+    )
+    assert by_field == {"branding.colors.light.primary": ["Invalid hex color"]}
+    assert rest == [Issue("", "whole")]
+    assert label_of("companyName") == "Company name"
+    assert label_of("smtp_host") == "Smtp host"
+
+
+# --- tenants ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tenant_api(tmp_path: Path) -> Iterator[RunningApi]:
+    from pg_server import fresh_database  # skips (or fails under CI) without a server
+
+    async def prepare(service: ConfigService) -> None:
+        assert service.tenants is not None
+        await service.tenants.create("acme", Author("ops", "onboarding"))
+        await service.tenants.save(
+            "acme",
+            {"branding": {"companyName": "Acme"}, "oidc": {"token_ttl": {"access_token": 999999}}},
+            Author("ops", "tenant branding"),
+        )
+
+    with fresh_database() as url:
+        environ = {
+            "STORAGE_ADAPTER": "postgresql",
+            "STORAGE_POSTGRESQL_URL": url,
+            "MULTI_TENANCY_ENABLED": "true",
+        }
+        with serving(tmp_path, environ, prepare=prepare) as running:
+            yield running
+
+
+def test_tenants_show_overrides_against_platform_values(tenant_api: RunningApi) -> None:
+    console = Console(tenant_api, tenant_api.token("ops"))
+    listing = console.get("/admin/tenants")
+    assert listing.status_code == 200
+    assert 'href="/admin/tenants/acme"' in listing.text
+    detail = console.get("/admin/tenants/acme").text
+    row = re.search(
+        r"<tr class=\"override\">\s*<th scope=\"row\"><code>branding.companyName.*?</tr>",
+        detail,
+        re.S,
+    )
+    assert row
+    assert "Acme" in row.group(0)
+    clamped = re.search(
+        r'<tr class="override">.*?oidc.token_ttl.access_token.*?</tr>', detail, re.S
+    )
+    assert clamped
+    assert "3600" in clamped.group(0)
+    adjustments = detail[detail.index('id="adjustments-title"') :]
+    assert "oidc.token_ttl.access_token" in adjustments
+    assert "999999" in adjustments
+    assert '<tr class="inherited">' in detail
+    audit = console.get("/admin/settings/audit?kind=adjustment").text
+    assert "oidc.token_ttl.access_token" in audit
+    assert "tenant acme" in audit
+    assert console.get("/admin/tenants/nobody").status_code == 404
+
+
+# --- file mode --------------------------------------------------------------------------------
+
+
+async def test_file_mode_shows_the_banner(tmp_path: Path) -> None:
+    """In file mode the console says that changes do not persist. (The API's ``create_app``
+    needs the event store for its tokens, so the router is mounted on a bare app here.)"""
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from adapters.admin import admin_router
+    from adapters.http.context import STATE_KEY, ApiContext
+    from adapters.http.limits import SlidingWindowLimiter
+
+    (tmp_path / "runtime").mkdir()
+    service = await ConfigService.open(tmp_path, {"USE_FILE_CONFIG": "true"})
+    assert service.file_mode
+    app = Litestar(route_handlers=[admin_router()])
+    app.state[STATE_KEY] = ApiContext(
+        service=service,
+        authenticator=None,  # type: ignore[arg-type]
+        reveals=SlidingWindowLimiter(),
+        metrics=None,  # type: ignore[arg-type]
+    )
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/admin/login")
+    assert response.status_code == 200
+    assert 'class="banner" role="alert"' in response.text
+    assert "Changes made here do not persist" in response.text
+    assert "Sign-in needs the event store" in response.text
+
+
+# --- accessibility ----------------------------------------------------------------------------
+
+
+def test_every_input_of_every_editor_has_a_label(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    for section in (
+        "application",
+        "branding",
+        "deployment",
+        "security",
+        "features",
+        "oidc",
+        "integrations",
+        "notifications",
+    ):
+        html = console.get(f"/admin/settings/{section}").text
+        controls = re.findall(r"<(?:input|select|textarea)\b[^>]*>", html)
+        labelled = set(re.findall(r'<label for="([^"]+)"', html))
+        for control in controls:
+            if re.search(r'type="(hidden|submit)"', control):
+                continue
+            found = re.search(r'\bid="([^"]+)"', control)
+            assert found or "aria-label=" in control, f"{section}: {control}"
+            if found and "aria-label=" not in control:
+                assert found.group(1) in labelled, f"{section}: no label for {found.group(1)}"
+        assert html.count("<h1>") == 1
+        assert 'href="#main"' in html  # the skip link
