@@ -9,6 +9,12 @@ Why it is built this way:
   processes, positions are gap-free and become visible in position order. An advisory lock
   rather than ``LOCK TABLE``: it needs no table privilege beyond the INSERT the append does
   anyway, and it does not block readers.
+* Round trips: that append costs five (BEGIN, lock, head, INSERT, COMMIT). So each log remembers
+  the head it last wrote (position, link, the stream's version) and first tries the append as
+  one multi-row INSERT in autocommit, without the lock. Positions stay in commit order: position
+  ``head + 1`` can only be computed by whoever has seen ``head`` committed, and if anyone
+  appended since, ``head + 1`` is taken and the primary key rejects the whole statement (then
+  the locked path runs, and it too treats a taken position as "someone was faster": read again).
 * The append transaction is explicitly READ COMMITTED: each statement then sees what committed
   before it started, so the head read *after* taking the lock sees the previous append. Under a
   database default of REPEATABLE READ the snapshot would predate the lock and two appends could
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -102,6 +109,8 @@ _APPEND_HEAD_SQL: Final = """SELECT
     (SELECT position FROM events ORDER BY position DESC LIMIT 1),
     (SELECT link FROM events ORDER BY position DESC LIMIT 1)"""
 _INSERT_SQL: Final = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+# PostgreSQL takes at most 65,535 parameters per statement; bigger appends take the locked path
+_FAST_APPEND_MAX_EVENTS: Final = 65_535 // 7
 _READ_STREAM_SQL: Final = (
     f"SELECT {EVENT_COLUMNS} FROM events"
     " WHERE stream = $1 AND version >= $2 AND version <= $3 ORDER BY version"
@@ -306,6 +315,9 @@ class PostgresEventLog:
         self._chain = chain
         self._clock = clock
         self._closed = False
+        # (position, link) of the newest event this log wrote, and stream versions as of it
+        self._head: tuple[int, bytes] | None = None
+        self._versions: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"PostgresEventLog({self._target.redacted})"
@@ -375,11 +387,55 @@ class PostgresEventLog:
         sealed: list[list[RecordedEvent]] = []
 
         async def attempt(connection: asyncpg.Connection) -> Sequence[RecordedEvent]:
-            return await self._append_on(connection, stream, expected_version, events, sealed)
+            if sealed:
+                # a retry after a lost connection: only the locked path can tell whether the
+                # first attempt committed, by finding exactly the records it sealed
+                self._forget_head()
+            records = await self._append_at_known_head(
+                connection, stream, expected_version, events, sealed
+            )
+            if records is None:
+                records = await self._append_on(
+                    connection, stream, expected_version, events, sealed
+                )
+            self._head = (records[-1].position, records[-1].link)
+            self._versions[stream] = records[-1].version
+            return records
 
         return await self._retrying(
             attempt, "the append may or may not have been recorded; read the stream to find out"
         )
+
+    def _forget_head(self) -> None:
+        self._head, self._versions = None, {}
+
+    async def _append_at_known_head(
+        self,
+        connection: asyncpg.Connection,
+        stream: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        sealed: list[list[RecordedEvent]],
+    ) -> Sequence[RecordedEvent] | None:
+        """The one-statement append (module docstring); None when it cannot be used."""
+        if (
+            self._head is None
+            or self._versions.get(stream) != expected_version
+            or len(events) > _FAST_APPEND_MAX_EVENTS
+        ):
+            return None
+        position, link = self._head
+        records = self._chain.seal(
+            link, stream, expected_version + 1, position + 1, events, self._clock()
+        )
+        sealed.append(records)
+        parameters = [value for record in records for value in _event_row(record)]
+        try:
+            await connection.execute(_insert_rows_sql(len(records)), *parameters)
+        except asyncpg.UniqueViolationError:
+            self._forget_head()  # someone appended since: nothing was written
+            return None
+        return tuple(records)
 
     async def _append_on(
         self,
@@ -411,11 +467,11 @@ class PostgresEventLog:
                 sealed.append(records)
                 await connection.executemany(_INSERT_SQL, [_event_row(r) for r in records])
         except asyncpg.UniqueViolationError as error:
-            # Only a writer bypassing the append lock could get here; same meaning, though.
-            if error.constraint_name != "events_stream_version_key":
-                raise
+            # a writer on the lock-free path took the position or version meanwhile
             actual = await connection.fetchval(_STREAM_VERSION_SQL, stream)
-            raise WrongExpectedVersion(stream, expected_version, actual) from None
+            if error.constraint_name == "events_stream_version_key" or actual != expected_version:
+                raise WrongExpectedVersion(stream, expected_version, actual) from None
+            return await self._append_on(connection, stream, expected_version, events, sealed)
         return tuple(records)
 
     @staticmethod
@@ -670,6 +726,16 @@ async def _migrate(connection: asyncpg.Connection, where: str) -> None:
     finally:
         if not connection.is_closed():
             await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+@functools.cache
+def _insert_rows_sql(count: int) -> str:
+    """One INSERT of ``count`` rows: a single statement is atomic without a transaction."""
+    rows = ", ".join(
+        "(" + ", ".join(f"${7 * row + column}" for column in range(1, 8)) + ")"
+        for row in range(count)
+    )
+    return f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows}"
 
 
 def _event_row(event: RecordedEvent) -> tuple[Any, ...]:

@@ -376,3 +376,55 @@ async def test_an_append_retried_after_connection_loss_is_recorded_once(
         assert (await verify_log(log, CHAIN)).ok
     finally:
         await log.close()
+
+
+async def test_logs_taking_turns_never_trust_a_stale_head(pg_database: str) -> None:
+    """Each log remembers the head it wrote and appends there without the lock; the other log's
+    appends make that memory stale, and every append must still land right after the real head."""
+    first = await PostgresEventLog.open(pg_database, CHAIN)
+    second = await PostgresEventLog.open(pg_database, CHAIN)
+    try:
+        await first.append("config", 0, [NewEvent("E", b"1")])
+        await first.append("config", 1, [NewEvent("E", b"2")])  # lock-free, from memory
+        await second.append("other", 0, [NewEvent("E", b"3")])  # takes what first remembers
+        (fourth,) = await first.append("config", 2, [NewEvent("E", b"4")])
+        await second.append("other", 1, [NewEvent("E", b"5"), NewEvent("E", b"6")])
+        seventh, _ = await first.append("config", 3, [NewEvent("E", b"7"), NewEvent("E", b"8")])
+        with pytest.raises(WrongExpectedVersion):
+            await second.append("config", 3, [NewEvent("E", b"late")])
+        assert (fourth.position, fourth.version) == (4, 3)
+        assert (seventh.position, seventh.version) == (7, 4)
+        report = await verify_log(first, CHAIN)
+        assert report.ok
+        assert report.last_position == 8
+    finally:
+        await first.close()
+        await second.close()
+
+
+@pytest.mark.parametrize("committed", [False, True])
+async def test_a_lock_free_append_whose_connection_died_is_recorded_once(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch, committed: bool
+) -> None:
+    log = await PostgresEventLog.open(pg_database, CHAIN)
+    real = PostgresEventLog._append_at_known_head
+    calls = 0
+
+    async def flaky(self: PostgresEventLog, *args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            if committed:
+                await real(self, *args)
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle")
+        return await real(self, *args)
+
+    try:
+        await log.append("s", 0, [NewEvent("E", b"0")])  # now the head is known
+        monkeypatch.setattr(PostgresEventLog, "_append_at_known_head", flaky)
+        recorded = await log.append("s", 1, [NewEvent("E", b"1")])
+        assert [(e.version, e.position) for e in recorded] == [(2, 2)]
+        assert [e.data for e in await log.read_stream("s")] == [b"0", b"1"]
+        assert (await verify_log(log, CHAIN)).ok
+    finally:
+        await log.close()
