@@ -49,6 +49,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import asyncpg
 import attrs
 
+from adapters.known_head import KnownHead
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
@@ -315,9 +316,7 @@ class PostgresEventLog:
         self._chain = chain
         self._clock = clock
         self._closed = False
-        # (position, link) of the newest event this log wrote, and stream versions as of it
-        self._head: tuple[int, bytes] | None = None
-        self._versions: dict[str, int] = {}
+        self._head = KnownHead(_FAST_APPEND_MAX_EVENTS)
 
     def __repr__(self) -> str:
         return f"PostgresEventLog({self._target.redacted})"
@@ -390,7 +389,7 @@ class PostgresEventLog:
             if sealed:
                 # a retry after a lost connection: only the locked path can tell whether the
                 # first attempt committed, by finding exactly the records it sealed
-                self._forget_head()
+                self._head.forget()
             records = await self._append_at_known_head(
                 connection, stream, expected_version, events, sealed
             )
@@ -398,16 +397,12 @@ class PostgresEventLog:
                 records = await self._append_on(
                     connection, stream, expected_version, events, sealed
                 )
-            self._head = (records[-1].position, records[-1].link)
-            self._versions[stream] = records[-1].version
+            self._head.wrote(records)
             return records
 
         return await self._retrying(
             attempt, "the append may or may not have been recorded; read the stream to find out"
         )
-
-    def _forget_head(self) -> None:
-        self._head, self._versions = None, {}
 
     async def _append_at_known_head(
         self,
@@ -418,22 +413,15 @@ class PostgresEventLog:
         sealed: list[list[RecordedEvent]],
     ) -> Sequence[RecordedEvent] | None:
         """The one-statement append (module docstring); None when it cannot be used."""
-        if (
-            self._head is None
-            or self._versions.get(stream) != expected_version
-            or len(events) > _FAST_APPEND_MAX_EVENTS
-        ):
+        records = self._head.seal(self._chain, stream, expected_version, events, self._clock)
+        if records is None:
             return None
-        position, link = self._head
-        records = self._chain.seal(
-            link, stream, expected_version + 1, position + 1, events, self._clock()
-        )
         sealed.append(records)
         parameters = [value for record in records for value in _event_row(record)]
         try:
             await connection.execute(_insert_rows_sql(len(records)), *parameters)
         except asyncpg.UniqueViolationError:
-            self._forget_head()  # someone appended since: nothing was written
+            self._head.forget()  # someone appended since: nothing was written
             return None
         return tuple(records)
 

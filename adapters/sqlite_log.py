@@ -33,6 +33,7 @@ from typing import Any, Final
 import aiosqlite
 import attrs
 
+from adapters.known_head import KnownHead
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
@@ -129,9 +130,7 @@ class SqliteEventLog:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._closed = False
-        # (position, link) of the newest event this handle knows of, and stream versions as of it
-        self._head: tuple[int, bytes] | None = None
-        self._versions: dict[str, int] = {}
+        self._head = KnownHead(_FAST_APPEND_MAX_EVENTS)
 
     @classmethod
     async def open(
@@ -166,9 +165,7 @@ class SqliteEventLog:
                 records = await self._append_in_transaction(
                     connection, stream, expected_version, events
                 )
-            last = records[-1]
-            self._head = (last.position, last.link)
-            self._versions[stream] = last.version
+            self._head.wrote(records)
         return tuple(records)
 
     async def _append_at_known_head(
@@ -179,16 +176,9 @@ class SqliteEventLog:
         events: Sequence[NewEvent],
     ) -> list[RecordedEvent] | None:
         """The one-statement append (see the module docstring); None when it cannot be used."""
-        if (
-            self._head is None
-            or self._versions.get(stream) != expected_version
-            or len(events) > _FAST_APPEND_MAX_EVENTS
-        ):
+        records = self._head.seal(self._chain, stream, expected_version, events, self._clock)
+        if records is None:
             return None
-        position, link = self._head
-        records = self._chain.seal(
-            link, stream, expected_version + 1, position + 1, events, self._clock()
-        )
         values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(records))
         parameters = [value for record in records for value in _event_row(record)]
         try:
@@ -196,7 +186,7 @@ class SqliteEventLog:
                 f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {values}", parameters
             )
         except (sqlite3.IntegrityError, sqlite3.OperationalError) as error:
-            self._head, self._versions = None, {}
+            self._head.forget()
             if isinstance(error, sqlite3.OperationalError) and not _is_busy(error):
                 raise
             return None
@@ -210,7 +200,7 @@ class SqliteEventLog:
         events: Sequence[NewEvent],
     ) -> list[RecordedEvent]:
         """Read the head and insert under ``BEGIN IMMEDIATE``: right whatever this handle knows."""
-        self._head, self._versions = None, {}
+        self._head.forget()
         await connection.execute("BEGIN IMMEDIATE")
         try:
             rows = await connection.execute_fetchall(_APPEND_HEAD_SQL, (stream,))
