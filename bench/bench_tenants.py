@@ -104,7 +104,7 @@ async def _world(n: int) -> World:
         await log.append(REGISTRY_STREAM, base, batch)
     for i in range(n):
         event = TenantOverrideChanged(
-            f"t{i}", _overrides(i), "1.0.0", "bench", "", ("main",), "development", AT
+            _overrides(i), "1.0.0", "bench", "", ("main",), "development", AT, tenant=f"t{i}"
         )
         await log.append(tenant_stream(f"t{i}"), 0, [events.encode(event)])
     return world

@@ -37,14 +37,12 @@ class FieldChange:
 
 
 @attrs.frozen
-class ConfigChanged:
-    """A new version of the stored configuration.
+class Change:
+    """What every new version of a stored document says: the changed fields and who/when/why.
 
     ``origin`` says how it came about (``initial``, ``save``, ``restore``, ``import``) so the audit
     can tell an import from a hand edit; ``restored_from`` names the semver a restore copied.
     """
-
-    SCHEMA_VERSION: ClassVar[int] = 2
 
     changes: tuple[FieldChange, ...]
     semver: str
@@ -56,6 +54,13 @@ class ConfigChanged:
     origin: str = "save"
     restored_from: str | None = None
     kept_masked: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ConfigChanged(Change):
+    """A new version of the platform's stored configuration."""
+
+    SCHEMA_VERSION: ClassVar[int] = 2
 
 
 @attrs.frozen
@@ -71,7 +76,7 @@ class SecretRevealed:
 
 
 @attrs.frozen
-class TenantOverrideChanged:
+class TenantOverrideChanged(Change):
     """A new version of one tenant's overrides: the same metadata as a platform change, plus
     what the write stripped (paths tenants may not set) and how the platform policy adjusted it.
 
@@ -81,19 +86,9 @@ class TenantOverrideChanged:
 
     SCHEMA_VERSION: ClassVar[int] = 1
 
-    tenant: str
-    changes: tuple[FieldChange, ...]
-    semver: str
-    actor: str
-    reason: str
-    tags: tuple[str, ...]
-    environment: str
-    at: datetime
-    origin: str = "save"
-    restored_from: str | None = None
-    kept_masked: tuple[str, ...] = ()
-    stripped: tuple[str, ...] = ()
-    adjustments: tuple[Mapping[str, Any], ...] = ()
+    tenant: str = attrs.field(kw_only=True)
+    stripped: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    adjustments: tuple[Mapping[str, Any], ...] = attrs.field(default=(), kw_only=True)
 
 
 @attrs.frozen
@@ -336,10 +331,10 @@ def decode(recorded: RecordedEvent) -> DomainEvent:
         return ConfigChanged(*_change_fields(body))
     if recorded.type == TENANT_OVERRIDE_CHANGED:
         return TenantOverrideChanged(
-            body["tenant"],
             *_change_fields(body),
-            tuple(body["stripped"]),
-            tuple(body["adjustments"]),
+            tenant=body["tenant"],
+            stripped=tuple(body["stripped"]),
+            adjustments=tuple(body["adjustments"]),
         )
     if recorded.type == TOKEN_CREATED:
         return ApiTokenCreated(

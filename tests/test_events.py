@@ -57,7 +57,6 @@ def test_tenant_override_changed_round_trips(
 ) -> None:
     adjustment = {"path": "p", "original": 9, "adjusted": 3, "reason": "Ceiling: …"}
     event = TenantOverrideChanged(
-        "acme",
         fields,
         "1.0.0",
         "ops",
@@ -65,6 +64,7 @@ def test_tenant_override_changed_round_trips(
         ("main",),
         "development",
         AT,
+        tenant="acme",
         stripped=stripped,
         adjustments=(adjustment,),
     )
