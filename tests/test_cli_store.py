@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from storages import STORAGES, env_lines
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).with_name("parako-config")
@@ -57,31 +57,11 @@ def db_root(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@contextlib.contextmanager
-def _sqlite_storage() -> Iterator[str]:
-    yield "STORAGE_ADAPTER=sqlite\n"
-
-
-@contextlib.contextmanager
-def _postgresql_storage() -> Iterator[str]:
-    from pg_server import fresh_database  # skips (or fails under CI) without a server
-
-    with fresh_database() as url:
-        yield f"STORAGE_ADAPTER=postgresql\nSTORAGE_POSTGRESQL_URL={url}\n"
-
-
-#: backend name -> context manager yielding the .env lines of a fresh, empty store
-STORAGES: dict[str, Callable[[], contextlib.AbstractContextManager[str]]] = {
-    "sqlite": _sqlite_storage,
-    "postgresql": _postgresql_storage,
-}
-
-
 @pytest.fixture(params=list(STORAGES))
 def store_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     """A project root in database mode, once per storage backend."""
     with STORAGES[request.param]() as storage:
-        write_env(tmp_path, f"{storage}USE_FILE_CONFIG=false\nENCRYPTION_KEY={KEY}\n")
+        write_env(tmp_path, f"{env_lines(storage)}USE_FILE_CONFIG=false\nENCRYPTION_KEY={KEY}\n")
         yield tmp_path
 
 

@@ -14,11 +14,12 @@ import random
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from storages import STORAGES, env_lines
 
 from adapters.service import ConfigService
 from eventstore import events
@@ -86,26 +87,6 @@ async def writer(root: Path, round_: int) -> None:
 # --- tests -------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _sqlite_storage() -> Iterator[str]:
-    yield ""  # the default: runtime/data/parako.db under the root
-
-
-@contextlib.contextmanager
-def _postgresql_storage() -> Iterator[str]:
-    from pg_server import fresh_database  # skips (or fails under CI) without a server
-
-    with fresh_database() as url:
-        yield f"STORAGE_ADAPTER=postgresql\nSTORAGE_POSTGRESQL_URL={url}\n"
-
-
-#: backend name -> context manager yielding the runtime/.env lines of a fresh, empty store
-STORAGES: dict[str, Callable[[], contextlib.AbstractContextManager[str]]] = {
-    "sqlite": _sqlite_storage,
-    "postgresql": _postgresql_storage,
-}
-
-
 def _settle(root: Path) -> None:
     """On a server, a killed writer's last COMMIT can still land after the kill: wait for it."""
     env = root / "runtime" / ".env"
@@ -120,10 +101,10 @@ def _settle(root: Path) -> None:
 @pytest.fixture(params=list(STORAGES))
 def root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     """A project root whose store is on the backend under test; workers get only this path."""
-    with STORAGES[request.param]() as env_lines:
-        if env_lines:
+    with STORAGES[request.param]() as variables:
+        if variables:
             (tmp_path / "runtime").mkdir()
-            (tmp_path / "runtime" / ".env").write_text(env_lines, encoding="utf-8")
+            (tmp_path / "runtime" / ".env").write_text(env_lines(variables), encoding="utf-8")
         yield tmp_path
 
 

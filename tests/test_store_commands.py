@@ -3,16 +3,15 @@ snapshots, the key check, encryption at rest and upcasting.
 
 Most tests run once per storage backend (the ``backend`` parameter: real SQLite files, and a
 fresh database on a real PostgreSQL server); the few that inspect SQLite files stay SQLite-only.
-Adding a backend is one entry in :data:`STORAGES` plus its raw-access helpers below.
+Adding a backend is one entry in ``tests/storages.py`` plus its raw-access helpers below.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 import structlog
+from storages import STORAGES
 
 from adapters.layers import read_sources
 from adapters.service import ConfigService, open_log
@@ -50,26 +50,6 @@ def db_path(root: Path) -> Path:
 # --- storage backends --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _sqlite_environ() -> Iterator[dict[str, str]]:
-    yield dict(ENVIRON)
-
-
-@contextlib.contextmanager
-def _postgresql_environ() -> Iterator[dict[str, str]]:
-    from pg_server import fresh_database  # skips (or fails under CI) without a server
-
-    with fresh_database() as url:
-        yield {**ENVIRON, "STORAGE_ADAPTER": "postgresql", "STORAGE_POSTGRESQL_URL": url}
-
-
-#: backend name -> context manager yielding the environment of a fresh, empty store
-STORAGES: dict[str, Callable[[], contextlib.AbstractContextManager[dict[str, str]]]] = {
-    "sqlite": _sqlite_environ,
-    "postgresql": _postgresql_environ,
-}
-
-
 @pytest.fixture(params=list(STORAGES))
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -78,8 +58,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def store_environ(backend: str) -> Iterator[dict[str, str]]:
     """The variables that open a fresh store on ``backend`` (root: the test's tmp_path)."""
-    with STORAGES[backend]() as environ:
-        yield environ
+    with STORAGES[backend]() as variables:
+        yield {**ENVIRON, **variables}
 
 
 def _pg_rows(environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
