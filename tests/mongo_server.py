@@ -11,6 +11,7 @@ paths run everywhere; a green run on it is not evidence about MongoDB's behaviou
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import os
 import socket
@@ -134,8 +135,8 @@ def fresh_database_uri(base: MongoTarget, name: str) -> str:
     return f"{scheme}://{hosts}/{name}" + (f"?{options}" if options else "")
 
 
-@pytest.fixture
-def mongo_db() -> Iterator[FreshDatabase]:
+@contextlib.contextmanager
+def fresh_database() -> Iterator[FreshDatabase]:
     """A database no other test uses, dropped afterwards (kept when dropping fails)."""
     base = target()
     name = f"parako_test_{uuid.uuid4().hex[:16]}"
@@ -147,6 +148,12 @@ def mongo_db() -> Iterator[FreshDatabase]:
         pass
     finally:
         client.close()
+
+
+@pytest.fixture
+def mongo_db() -> Iterator[FreshDatabase]:
+    with fresh_database() as database:
+        yield database
 
 
 def stop() -> None:

@@ -23,10 +23,26 @@ def _postgresql() -> Iterator[dict[str, str]]:
         yield {"STORAGE_ADAPTER": "postgresql", "STORAGE_POSTGRESQL_URL": url}
 
 
+@contextlib.contextmanager
+def _mongodb() -> Iterator[dict[str, str]]:
+    from mongo_server import fresh_database  # the emulator unless PARAKO_TEST_MONGODB_URI is set
+
+    with fresh_database() as database:
+        yield {"STORAGE_ADAPTER": "mongodb", "STORAGE_MONGODB_URI": database.uri}
+
+
+Storage = Callable[[], contextlib.AbstractContextManager[dict[str, str]]]
+
 #: backend name -> context manager yielding the variables of a fresh, empty store
-STORAGES: Mapping[str, Callable[[], contextlib.AbstractContextManager[dict[str, str]]]] = {
+STORAGES: Mapping[str, Storage] = {
     "sqlite": _sqlite,
     "postgresql": _postgresql,
+    "mongodb": _mongodb,
+}
+#: the backends whose concurrency a test may take as evidence: the MongoDB stand-in is not one
+#: (its multi-process behaviour is not MongoDB's), so multi-process tests leave it out
+CONCURRENCY_EVIDENCE: Mapping[str, Storage] = {
+    name: storage for name, storage in STORAGES.items() if name != "mongodb"
 }
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storages import STORAGES, env_lines
+from storages import CONCURRENCY_EVIDENCE, env_lines
 
 from adapters.service import ConfigService
 from eventstore import events
@@ -98,10 +98,10 @@ def _settle(root: Path) -> None:
             wait_until_alone(line.partition("=")[2])
 
 
-@pytest.fixture(params=list(STORAGES))
+@pytest.fixture(params=list(CONCURRENCY_EVIDENCE))
 def root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     """A project root whose store is on the backend under test; workers get only this path."""
-    with STORAGES[request.param]() as variables:
+    with CONCURRENCY_EVIDENCE[request.param]() as variables:
         if variables:
             (tmp_path / "runtime").mkdir()
             (tmp_path / "runtime" / ".env").write_text(env_lines(variables), encoding="utf-8")

@@ -76,16 +76,48 @@ def _pg_rows(environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
     return run_sync(fetch())
 
 
-def raw_query(root: Path, environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
-    """Run SQL on the store's database behind the service's back (SQL backends only)."""
+def _mongo_database(environ: dict[str, str]) -> Any:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(environ["STORAGE_MONGODB_URI"])
+    return client, client.get_default_database()
+
+
+def _sql_rows(root: Path, environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
     if environ.get("STORAGE_ADAPTER") == "postgresql":
         return _pg_rows(environ, sql)
     with closing(sqlite3.connect(db_path(root))) as db, db:
         return list(db.execute(sql).fetchall())
 
 
+def snapshot_versions(root: Path, environ: dict[str, str]) -> list[int]:
+    """The versions the store keeps snapshots of, read behind the service's back."""
+    if environ.get("STORAGE_ADAPTER") == "mongodb":
+        client, database = _mongo_database(environ)
+        with client:
+            return sorted(int(d["version"]) for d in database["snapshots"].find({}))
+    sql = "SELECT version FROM snapshots ORDER BY version"
+    return [int(str(v)) for (v,) in _sql_rows(root, environ, sql)]
+
+
+def delete_snapshots(root: Path, environ: dict[str, str]) -> None:
+    if environ.get("STORAGE_ADAPTER") == "mongodb":
+        client, database = _mongo_database(environ)
+        with client:
+            database["snapshots"].delete_many({})
+        return
+    _sql_rows(root, environ, "DELETE FROM snapshots")
+
+
 def stored_state(root: Path, environ: dict[str, str]) -> object:
     """Everything the store holds, to show that an operation wrote nothing."""
+    if environ.get("STORAGE_ADAPTER") == "mongodb":
+        client, database = _mongo_database(environ)
+        with client:
+            return {
+                name: sorted(map(repr, database[name].find({})))
+                for name in ("events", "snapshots", "meta")
+            }
     if environ.get("STORAGE_ADAPTER") == "postgresql":
         return [
             _pg_rows(environ, f"SELECT * FROM {table} ORDER BY 1, 2")
@@ -341,12 +373,11 @@ async def test_snapshots_and_cold_open_after_120_saves(
 ) -> None:
     for n in range(1, 50):
         await store.save({"branding": {"companyName": f"Save {n}"}}, ALICE)
-    snapshots = "SELECT version, position FROM snapshots ORDER BY version"
-    assert raw_query(tmp_path, store_environ, snapshots) == [(50, 50)]
+    assert snapshot_versions(tmp_path, store_environ) == [50]
     for n in range(50, 121):
         await store.save({"branding": {"companyName": f"Save {n}"}}, ALICE)
     assert store.version == 121
-    assert [v for v, _ in raw_query(tmp_path, store_environ, snapshots)] == [50, 100]
+    assert snapshot_versions(tmp_path, store_environ) == [50, 100]
 
     cold = await ConfigService.open(tmp_path, store_environ)
     opened.append(cold)
@@ -357,7 +388,7 @@ async def test_snapshots_and_cold_open_after_120_saves(
     await cold.close()
 
     # the same config when every version is replayed from the first event
-    raw_query(tmp_path, store_environ, "DELETE FROM snapshots")
+    delete_snapshots(tmp_path, store_environ)
     replayed = await ConfigService.open(tmp_path, store_environ)
     opened.append(replayed)
     assert replayed.config == store.config
