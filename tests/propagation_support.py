@@ -4,6 +4,7 @@ line, and a writer process that saves many versions in a row."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -208,3 +209,68 @@ def run_writer(root: Path, count: int, env: dict[str, str] | None = None) -> int
     )
     assert done.returncode == 0, done.stderr
     return int(done.stdout.strip())
+
+
+class StallingProxy:
+    """A TCP relay that can stop relaying without closing anything: a silent network loss.
+
+    A stopped server or a dead peer closes connections, which clients notice at once; a cable
+    pulled mid-path (or a firewall dropping packets) only stops the bytes. Only a heartbeat can
+    notice that, which is what this relay lets a test show. It runs its own event loop in a
+    thread so the test process can stall and resume it around real subprocesses.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stalling-proxy", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the proxy did not start")
+
+    def env(self) -> dict[str, str]:
+        return {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.port)}
+
+    def stall(self) -> None:
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def resume(self) -> None:
+        self._loop.call_soon_threadsafe(self._flowing.set)
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(
+            asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        )
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+
+    async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        try:
+            upstream_r, upstream_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            client_w.close()
+            return
+        await asyncio.gather(self._pump(client_r, upstream_w), self._pump(upstream_r, client_w))
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                await self._flowing.wait()  # stalled: hold the bytes, keep the socket open
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()

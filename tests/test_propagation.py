@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 from mongo_server import FreshDatabase, mongo_db  # noqa: F401 (fixture)
-from propagation_support import RedisServer, Watcher, cli_set, run_writer, write_store_env
+from propagation_support import (
+    RedisServer,
+    StallingProxy,
+    Watcher,
+    cli_set,
+    run_writer,
+    write_store_env,
+)
 
 #: a poll interval no test waits for: convergence faster than this was a hint's doing
 NEVER = 600.0
@@ -251,3 +258,37 @@ def test_mongodb_change_stream_hint(
         assert time.monotonic() - began < 2.0
     assert watcher.stop() == 0
     assert_consecutive(watcher.versions(), 1, 3)
+
+
+def test_a_silent_network_loss_is_noticed_by_the_heartbeat(
+    root: Path, redis_server: RedisServer, watchers: list[Watcher]
+) -> None:
+    """The path to Redis goes quiet without any connection closing. The heartbeat notices (one
+    log line); when the path is back the subscriber reconnects, catches up with what it missed
+    and hints work again. Polling is off (600 s), so every step here is the hints' doing."""
+    proxy = StallingProxy(redis_server.port)
+    try:
+        watcher = start(watchers, root, NEVER, **proxy.env())
+        watcher.wait_for(1, timeout=30)
+        first = cli_set(root, "Before the silence", redis_server.env())
+        watcher.wait_for(first["_version"], timeout=5)  # subscribed: a hint delivered it
+
+        proxy.stall()
+        watcher.wait_in_log("redis hints unavailable", timeout=15)  # missed heartbeats
+        missed = cli_set(root, "During the silence", redis_server.env())
+
+        proxy.resume()
+        watcher.wait_in_log("redis hints restored", timeout=20)
+        watcher.wait_for(missed["_version"], timeout=5)  # the catch-up after reconnecting
+        after = cli_set(root, "After the silence", redis_server.env())
+        began = time.monotonic()
+        watcher.wait_for(after["_version"], timeout=5)
+        assert time.monotonic() - began < 2.0
+
+        assert watcher.stop() == 0
+        log = "".join(watcher.stderr)
+        assert log.count("redis hints unavailable") == 1, log
+        assert log.count("redis hints restored") == 1, log
+        assert_consecutive(watcher.versions(), 1, after["_version"])
+    finally:
+        proxy.close()
