@@ -29,7 +29,7 @@ from eventstore.log import EventLog
 from eventstore.resolve import resolve, strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
-from eventstore.state import PLATFORM_STREAM, StoredConfig, version_of
+from eventstore.state import PLATFORM_STREAM, StoredConfig, fold_stream, value_at, version_of
 from projections.runtime import RuntimeView, Subscriber
 
 KEY_ID_META: Final = "encryption-key-id"
@@ -124,7 +124,8 @@ class ConfigService:
                 await log.close()
                 chain = chain_for(store_key)
                 log = await open_log(sources, chain)
-            commands = ConfigCommands(log, FieldCipher(keyring), bootstrap)
+            cipher = FieldCipher(keyring)
+            commands = ConfigCommands(log, cipher, bootstrap)
             await commands.initialize()
             service = cls(sources, log, commands, chain)
             await service.catch_up()
@@ -134,7 +135,7 @@ class ConfigService:
             if multi_tenancy.enabled:
                 service.tenants = TenantService(
                     log,
-                    FieldCipher(keyring),
+                    cipher,
                     commands,
                     bootstrap,
                     service.view,
@@ -276,8 +277,6 @@ class ConfigService:
         """The plaintext of one secret; the reveal itself is recorded (D11)."""
         commands = self._need_store()
         await commands.record_reveal(path, author)
-        from eventstore.state import value_at
-
         return value_at(commands.plaintext(await commands.load()), path)
 
     # --- integrity ---------------------------------------------------------------------------
@@ -324,19 +323,14 @@ class ConfigService:
         return self._need_log()
 
     async def _check_snapshots(self) -> int | None:
+        """The newest snapshot that differs from replaying its stream from the first event."""
         log = self._need_log()
-        commands = self._need_store()
         snapshot = await log.latest_snapshot(PLATFORM_STREAM)
         while snapshot is not None:
-            replayed = StoredConfig()
-            for recorded in await log.read_stream(PLATFORM_STREAM, 1, snapshot.version):
-                event = events.decode(recorded)
-                if isinstance(event, events.ConfigChanged):
-                    replayed = replayed.apply(event, recorded.version, recorded.position)
+            replayed = await fold_stream(log, PLATFORM_STREAM, StoredConfig(), snapshot.version)
             if dict(replayed.document) != dict(StoredConfig.from_snapshot(snapshot).document):
                 return snapshot.version
             snapshot = await log.latest_snapshot(PLATFORM_STREAM, snapshot.version - 1)
-        del commands
         return None
 
     async def _announce(self, result: SaveResult, stream: str = PLATFORM_STREAM) -> None:
