@@ -169,9 +169,7 @@ async def audit(
     service: ConfigService, prefix: str | None, actor: str | None, as_json: bool
 ) -> None:
     """Every field change and reveal: who, when, why, old → new (secrets masked)."""
-    from projections.audit import audit_entries
-
-    entries = audit_entries(await service.recorded_events(None), path_prefix=prefix, actor=actor)
+    entries = await service.audit_entries(path_prefix=prefix, actor=actor)
     if as_json:
         emit([e.to_json() for e in entries], True)
         return

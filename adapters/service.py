@@ -30,6 +30,7 @@ from eventstore.resolve import resolve, strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
 from eventstore.state import PLATFORM_STREAM, StoredConfig, fold_stream, value_at, version_of
+from projections.audit import AuditEntry, AuditTrail, filter_entries
 from projections.runtime import RuntimeView, Subscriber
 
 KEY_ID_META: Final = "encryption-key-id"
@@ -96,6 +97,7 @@ class ConfigService:
         self.hint_transports: list[HintTransport] = []
         #: tenants, their overrides and effective configs; None unless multi-tenancy is on
         self.tenants: TenantService | None = None
+        self._audit = AuditTrail()
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -237,6 +239,11 @@ class ConfigService:
         doc = mask_fields(self._need_store().plaintext(state), SECRET_FIELDS)
         meta = {"version": state.semver, "_version": state.version}
         return {"_export_metadata": meta, **doc}
+
+    async def audit_entries(self, **filters: Any) -> list[AuditEntry]:
+        """The audit trail (oldest first), filtered as ``projections.audit.filter_entries``;
+        folded incrementally, so a query reads only what was appended since the last one."""
+        return filter_entries(await self._audit.catch_up(self._need_log()), **filters)
 
     async def recorded_events(self, stream: str | None = PLATFORM_STREAM) -> list[Any]:
         log = self._need_log()

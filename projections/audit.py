@@ -11,10 +11,11 @@ can leak it by forgetting to mask.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -36,7 +37,7 @@ from eventstore.events import (
     TenantOverrideChanged,
     decode,
 )
-from eventstore.log import RecordedEvent
+from eventstore.log import EventLog, RecordedEvent
 from eventstore.schema.paths import SECRET_FIELDS, TENANT_ENCRYPTED_FIELDS
 from eventstore.tenants import slug_of_stream
 
@@ -266,7 +267,24 @@ def audit_entries(
     until: datetime | None = None,
     tenant: str | None = None,
 ) -> list[AuditEntry]:
-    """Audit entries in log order (oldest first), filtered.
+    """Audit entries of ``recorded_events`` in log order (oldest first), filtered as in
+    :func:`filter_entries`."""
+    entries = (entry for recorded in recorded_events for entry in entries_of(recorded))
+    return filter_entries(
+        entries, path_prefix=path_prefix, actor=actor, since=since, until=until, tenant=tenant
+    )
+
+
+def filter_entries(
+    entries: Iterable[AuditEntry],
+    *,
+    path_prefix: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tenant: str | None = None,
+) -> list[AuditEntry]:
+    """The entries that match every given filter, in their order.
 
     ``tenant`` keeps one tenant's entries: its overrides and its registry record. ``since`` is
     inclusive and ``until`` exclusive, so consecutive windows neither overlap nor leave a gap.
@@ -284,11 +302,31 @@ def audit_entries(
             and (tenant is None or entry.tenant == tenant)
         )
 
-    def all_entries() -> Iterator[AuditEntry]:
-        for recorded in recorded_events:
-            yield from entries_of(recorded)
+    return [entry for entry in entries if keep(entry)]
 
-    return [entry for entry in all_entries() if keep(entry)]
+
+class AuditTrail:
+    """Every audit entry of a log, folded incrementally.
+
+    A long-running process (the API, the console) asks for the audit trail on every request;
+    refolding the whole log each time would make a query cost as much as a replay. This keeps
+    the entries and the position they reach, and each catch-up reads only what came after.
+    """
+
+    def __init__(self, page_size: int = 1000) -> None:
+        self._page_size = page_size
+        self._entries: list[AuditEntry] = []
+        self._lock = asyncio.Lock()
+        self.position = 0
+
+    async def catch_up(self, log: EventLog) -> Sequence[AuditEntry]:
+        """Fold what was appended since the last call; returns every entry, oldest first."""
+        async with self._lock:
+            while batch := await log.read_all(self.position, self._page_size):
+                for recorded in batch:
+                    self._entries.extend(entries_of(recorded))
+                self.position = batch[-1].position
+            return tuple(self._entries)
 
 
 # --- pagination -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -390,3 +391,28 @@ async def test_api_tokens_issued_and_revoked_are_audited_without_the_token() -> 
     shown = json.dumps([e.to_json() for e in entries])
     assert plaintext not in shown
     assert "digest" not in shown
+
+
+async def test_the_audit_trail_folds_only_what_was_appended_since_the_last_query() -> None:
+    from adapters.memory_log import MemoryEventLog
+    from eventstore.hashchain import HashChain
+    from eventstore.tokens import TokenStore
+    from projections.audit import AuditTrail
+
+    log = MemoryEventLog(HashChain(bytes(32)))
+    store = TokenStore(log)
+    trail = AuditTrail()
+    await store.create("one", ["parako:config:read"], "alice")
+    assert [e.path for e in await trail.catch_up(log)] == ["one"]
+    assert trail.position == 1
+    await store.create("two", ["parako:config:read"], "alice")
+    read_after: list[int] = []
+    original = log.read_all
+
+    async def counting(after: int = 0, limit: int | None = None) -> Any:
+        read_after.append(after)
+        return await original(after, limit)
+
+    log.read_all = counting  # type: ignore[method-assign]
+    assert [e.path for e in await trail.catch_up(log)] == ["one", "two"]
+    assert read_after[0] == 1  # it did not start from the beginning

@@ -2,7 +2,7 @@
 
 Everything here is a replay of the event log (D13): every version stays listed and restorable,
 and the audit view includes reveals and the policy adjustments of tenant writes. Values are
-masked where the projections build them (``diff_documents``, ``audit_entries``), so a page can
+masked where the projections build them (``diff_documents``, the audit entries), so a page can
 only show what they let through.
 """
 
@@ -23,7 +23,6 @@ from eventstore.commands import Author
 from eventstore.errors import ValidationFailed, VersionConflict
 from eventstore.state import semver_of
 from eventstore.tokens import READ, WRITE
-from projections.audit import audit_entries
 from projections.diff import Diff
 from projections.history import VersionInfo, history_from
 
@@ -162,8 +161,7 @@ async def audit(request: Req) -> Response[str]:
         "until": query.get("until") or "",
         "kind": query.get("kind") or "",
     }
-    entries = audit_entries(
-        await service.recorded_events(None),
+    entries = await service.audit_entries(
         path_prefix=filters["path"] or None,
         actor=filters["actor"] or None,
         since=_moment(filters["since"]),

@@ -16,7 +16,7 @@ from adapters.http.context import api_context
 from adapters.http.errors import ApiError
 from adapters.http.routes_config import READING, WRITING, Body, Reason, save_outcome
 from eventstore.commands import Author
-from projections.audit import InvalidCursorError, audit_entries, page
+from projections.audit import InvalidCursorError, page
 from projections.diff import analyze_impact, diff_documents
 from projections.history import VersionInfo, history_from
 
@@ -197,8 +197,7 @@ async def audit(
     service = api_context(request).service
     need_store(service)
     try:
-        entries = audit_entries(
-            await service.recorded_events(None),
+        entries = await service.audit_entries(
             path_prefix=path,
             actor=actor,
             since=since,
