@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 import attrs
 
@@ -30,7 +30,7 @@ from eventstore.resolve import resolve, strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
 from eventstore.state import PLATFORM_STREAM, StoredConfig, fold_stream, value_at, version_of
-from projections.audit import AuditEntry, AuditTrail, filter_entries
+from projections.audit import AuditEntry, AuditFilters, AuditTrail, filter_entries
 from projections.runtime import RuntimeView, Subscriber
 
 KEY_ID_META: Final = "encryption-key-id"
@@ -240,7 +240,7 @@ class ConfigService:
         meta = {"version": state.semver, "_version": state.version}
         return {"_export_metadata": meta, **doc}
 
-    async def audit_entries(self, **filters: Any) -> list[AuditEntry]:
+    async def audit_entries(self, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
         """The audit trail (oldest first), filtered as ``projections.audit.filter_entries``;
         folded incrementally, so a query reads only what was appended since the last one."""
         return filter_entries(await self._audit.catch_up(self._need_log()), **filters)

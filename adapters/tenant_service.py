@@ -13,7 +13,7 @@ it names; the platform: everyone), so a missed hint delays, never loses, a chang
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from adapters.hints import Hint, HintTransport, publish_all
 from eventstore.commands import Author, ConfigCommands
@@ -24,7 +24,7 @@ from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS
 from eventstore.state import StoredConfig, version_of
 from eventstore.tenant_commands import TenantCommands, TenantSaveResult
 from eventstore.tenants import REGISTRY_STREAM, Registry, Tenant, tenant_stream
-from projections.audit import AuditEntry, audit_entries
+from projections.audit import AuditEntry, AuditFilters, audit_entries
 from projections.diff import Diff
 from projections.history import VersionInfo, history_from
 from projections.runtime import AppliedVersion, RuntimeView
@@ -133,14 +133,15 @@ class TenantService:
         stream = tenant_stream(slug)
         return history_from(await self._log.read_stream(stream), stream=stream)
 
-    async def audit(self, slug: str, **filters: Any) -> list[AuditEntry]:
+    async def audit(self, slug: str, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
         await self.commands.tenant(slug)
         recorded = [
             *await self._log.read_stream(REGISTRY_STREAM),
             *await self._log.read_stream(tenant_stream(slug)),
         ]
         recorded.sort(key=lambda r: r.position)
-        return audit_entries(recorded, tenant=slug, **filters)
+        filters["tenant"] = slug
+        return audit_entries(recorded, **filters)
 
     # --- keeping the cache right -------------------------------------------------------------
 

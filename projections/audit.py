@@ -17,7 +17,7 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict, Unpack
 
 import attrs
 
@@ -258,21 +258,22 @@ def path_matches(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + ".")
 
 
+class AuditFilters(TypedDict, total=False):
+    """What an audit query can narrow by; see :func:`filter_entries`."""
+
+    path_prefix: str | None
+    actor: str | None
+    since: datetime | None
+    until: datetime | None
+    tenant: str | None
+
+
 def audit_entries(
-    recorded_events: Iterable[RecordedEvent],
-    *,
-    path_prefix: str | None = None,
-    actor: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    tenant: str | None = None,
+    recorded_events: Iterable[RecordedEvent], **filters: Unpack[AuditFilters]
 ) -> list[AuditEntry]:
-    """Audit entries of ``recorded_events`` in log order (oldest first), filtered as in
-    :func:`filter_entries`."""
+    """Audit entries of ``recorded_events`` in log order (oldest first), filtered."""
     entries = (entry for recorded in recorded_events for entry in entries_of(recorded))
-    return filter_entries(
-        entries, path_prefix=path_prefix, actor=actor, since=since, until=until, tenant=tenant
-    )
+    return filter_entries(entries, **filters)
 
 
 def filter_entries(
