@@ -486,7 +486,7 @@ async def test_file_mode_shows_the_banner(tmp_path: Path) -> None:
 
     from adapters.admin import admin_router
     from adapters.http.context import STATE_KEY, ApiContext
-    from adapters.http.limits import SlidingWindowLimiter
+    from adapters.http.limits import RevealLimit
 
     (tmp_path / "runtime").mkdir()
     service = await ConfigService.open(tmp_path, {"USE_FILE_CONFIG": "true"})
@@ -495,7 +495,7 @@ async def test_file_mode_shows_the_banner(tmp_path: Path) -> None:
     app.state[STATE_KEY] = ApiContext(
         service=service,
         authenticator=None,  # type: ignore[arg-type]
-        reveals=SlidingWindowLimiter(),
+        reveals=RevealLimit(service),
         metrics=None,  # type: ignore[arg-type]
     )
     async with AsyncTestClient(app) as client:

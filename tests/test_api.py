@@ -13,6 +13,7 @@ import structlog
 from api_support import RunningApi, serving
 
 from adapters.service import ConfigService
+from eventstore.commands import Author
 from eventstore.errors import VersionConflict
 from eventstore.secret import MASK
 from eventstore.tokens import READ, SCOPES, TENANT_READ, TENANT_WRITE, WRITE, TokenStore
@@ -191,6 +192,21 @@ def test_the_eleventh_reveal_in_a_minute_is_429_and_every_reveal_is_audited(
     assert {e["why"] for e in reveals} == {"support ticket 7"}
     not_secret = client.post("/config/reveal", json={"path": "branding.companyName"})
     assert not_secret.status_code in (422, 429)
+
+
+def test_reveals_made_by_another_process_count_towards_the_limit(api: RunningApi) -> None:
+    """The limit is read from the audit trail, so every process of an installation shares it."""
+    path = "oidc.secrets.pairwise_salt"
+
+    async def reveal_ten_times(service: ConfigService) -> None:
+        for _ in range(10):
+            await service.reveal(path, Author("ops", "from another process"))
+
+    api.run(reveal_ten_times)
+    client = api.client(api.token("ops", WRITE))
+    denied = client.post("/config/reveal", json={"path": path, "reason": "one more"})
+    assert denied.status_code == 429
+    assert 1 <= int(denied.headers["retry-after"]) <= 60
 
 
 # --- history --------------------------------------------------------------------------------

@@ -190,7 +190,7 @@ async def reveal(request: Req) -> Response[Any]:
     wants_json = "application/json" in request.headers.get("accept", "")
     if path not in SECRET_FIELDS:
         raise UnknownPage("That is not a secret setting.")
-    wait = context.reveals.acquire(session.token_name)
+    wait = await context.reveals.wait(session.token_name)
     if wait is not None:
         context.metrics.reveal_denials.inc()
         message = f"Too many reveals: at most 10 per minute. Try again in {wait} s."

@@ -22,7 +22,7 @@ from adapters.http import routes_config, routes_tenants, routes_versions
 from adapters.http.context import STATE_KEY, ApiContext, api_context
 from adapters.http.errors import EXCEPTION_HANDLERS, ApiError
 from adapters.http.health import health_report
-from adapters.http.limits import SlidingWindowLimiter
+from adapters.http.limits import RevealLimit
 from adapters.http.metrics import ApiMetrics
 from adapters.http.tokens import TokenAuthenticator
 from adapters.service import ConfigService
@@ -123,7 +123,7 @@ def create_app(service: ConfigService, settings: ApiSettings | None = None) -> R
     context = ApiContext(
         service=service,
         authenticator=TokenAuthenticator(None if service.file_mode else service.event_log),
-        reveals=SlidingWindowLimiter(),
+        reveals=RevealLimit(service),
         metrics=ApiMetrics(
             metrics_settings.prefix, include_default=metrics_settings.include_default_metrics
         ),

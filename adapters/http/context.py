@@ -7,7 +7,7 @@ from typing import Any, Final
 import attrs
 from litestar.connection import ASGIConnection
 
-from adapters.http.limits import SlidingWindowLimiter
+from adapters.http.limits import RevealLimit
 from adapters.http.metrics import ApiMetrics
 from adapters.http.tokens import TokenAuthenticator
 from adapters.service import ConfigService
@@ -20,7 +20,7 @@ STATE_KEY: Final = "parako_api"
 class ApiContext:
     service: ConfigService
     authenticator: TokenAuthenticator
-    reveals: SlidingWindowLimiter
+    reveals: RevealLimit
     metrics: ApiMetrics
     health_chain_window: int = 100
     _shown: tuple[object, dict[str, Any]] | None = None

@@ -135,7 +135,7 @@ async def reveal(request: Req, data: JSONBody[RevealRequest]) -> dict[str, Any]:
     context = api_context(request)
     need_store(context.service)
     token = caller(request)
-    wait = context.reveals.acquire(token.name)
+    wait = await context.reveals.wait(token.name)
     if wait is not None:
         context.metrics.reveal_denials.inc()
         raise ApiError(
