@@ -289,26 +289,38 @@ class Behavior:
     options: Options = section(Options)
 
 
-@attrs.frozen
-class Google:
-    """Settings under `features.social_providers.google`."""
-
-    client_id: str | None = setting(
+def client_id_setting(label: str) -> Any:
+    """A provider's OAuth client ID: optional, overridable per tenant."""
+    return setting(
         None,
-        Text(trim=True, min_length=1, min_length_message="Google client ID cannot be empty"),
+        Text(trim=True, min_length=1, min_length_message=f"{label} client ID cannot be empty"),
         nullable=True,
         tenant=True,
     )
-    client_secret: Secret | None = setting(
+
+
+def client_secret_setting(label: str) -> Any:
+    """A provider's OAuth client secret: encrypted at rest (per tenant too when overridden)."""
+    return setting(
         None,
         Sensitive(
-            Text(trim=True, min_length=1, min_length_message="Google client secret cannot be empty")
+            Text(
+                trim=True, min_length=1, min_length_message=f"{label} client secret cannot be empty"
+            )
         ),
         nullable=True,
         encrypted=True,
         tenant_encrypted=True,
         tenant=True,
     )
+
+
+@attrs.frozen
+class Google:
+    """Settings under `features.social_providers.google`."""
+
+    client_id: str | None = client_id_setting("Google")
+    client_secret: Secret | None = client_secret_setting("Google")
     discovery_url: str = setting(
         "https://accounts.google.com/.well-known/openid-configuration",
         Text(url=True, url_message="Google discovery URL must be a valid URL"),
@@ -320,22 +332,8 @@ class Google:
 class Github:
     """Settings under `features.social_providers.github`."""
 
-    client_id: str | None = setting(
-        None,
-        Text(trim=True, min_length=1, min_length_message="GitHub client ID cannot be empty"),
-        nullable=True,
-        tenant=True,
-    )
-    client_secret: Secret | None = setting(
-        None,
-        Sensitive(
-            Text(trim=True, min_length=1, min_length_message="GitHub client secret cannot be empty")
-        ),
-        nullable=True,
-        encrypted=True,
-        tenant_encrypted=True,
-        tenant=True,
-    )
+    client_id: str | None = client_id_setting("GitHub")
+    client_secret: Secret | None = client_secret_setting("GitHub")
     authorization_endpoint: str = setting(
         "https://github.com/login/oauth/authorize",
         Text(url=True, url_message="GitHub authorization endpoint must be a valid URL"),
@@ -355,26 +353,8 @@ class Github:
 class Microsoft:
     """Settings under `features.social_providers.microsoft`."""
 
-    client_id: str | None = setting(
-        None,
-        Text(trim=True, min_length=1, min_length_message="Microsoft client ID cannot be empty"),
-        nullable=True,
-        tenant=True,
-    )
-    client_secret: Secret | None = setting(
-        None,
-        Sensitive(
-            Text(
-                trim=True,
-                min_length=1,
-                min_length_message="Microsoft client secret cannot be empty",
-            )
-        ),
-        nullable=True,
-        encrypted=True,
-        tenant_encrypted=True,
-        tenant=True,
-    )
+    client_id: str | None = client_id_setting("Microsoft")
+    client_secret: Secret | None = client_secret_setting("Microsoft")
     discovery_url: str = setting(
         "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
         Text(url=True, url_message="Microsoft discovery URL must be a valid URL"),
@@ -386,24 +366,8 @@ class Microsoft:
 class Linkedin:
     """Settings under `features.social_providers.linkedin`."""
 
-    client_id: str | None = setting(
-        None,
-        Text(trim=True, min_length=1, min_length_message="LinkedIn client ID cannot be empty"),
-        nullable=True,
-        tenant=True,
-    )
-    client_secret: Secret | None = setting(
-        None,
-        Sensitive(
-            Text(
-                trim=True, min_length=1, min_length_message="LinkedIn client secret cannot be empty"
-            )
-        ),
-        nullable=True,
-        encrypted=True,
-        tenant_encrypted=True,
-        tenant=True,
-    )
+    client_id: str | None = client_id_setting("LinkedIn")
+    client_secret: Secret | None = client_secret_setting("LinkedIn")
     authorization_endpoint: str = setting(
         "https://www.linkedin.com/oauth/v2/authorization",
         Text(url=True, url_message="LinkedIn authorization endpoint must be a valid URL"),
@@ -423,24 +387,8 @@ class Linkedin:
 class Facebook:
     """Settings under `features.social_providers.facebook`."""
 
-    client_id: str | None = setting(
-        None,
-        Text(trim=True, min_length=1, min_length_message="Facebook client ID cannot be empty"),
-        nullable=True,
-        tenant=True,
-    )
-    client_secret: Secret | None = setting(
-        None,
-        Sensitive(
-            Text(
-                trim=True, min_length=1, min_length_message="Facebook client secret cannot be empty"
-            )
-        ),
-        nullable=True,
-        encrypted=True,
-        tenant_encrypted=True,
-        tenant=True,
-    )
+    client_id: str | None = client_id_setting("Facebook")
+    client_secret: Secret | None = client_secret_setting("Facebook")
     authorization_endpoint: str = setting(
         "https://www.facebook.com/v19.0/dialog/oauth",
         Text(url=True, url_message="Facebook authorization endpoint must be a valid URL"),
