@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m adapters.first_run
+	$(BIN)/python -m adapters.cli.first_run
 	$(BIN)/parako-config serve
 
 test: lint typecheck unit

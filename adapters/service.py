@@ -15,10 +15,16 @@ from typing import Any, Final, Unpack
 
 import attrs
 
-from adapters.hints import Hint, HintTransport, new_origin_id, publish_all, transports_for
-from adapters.layers import Sources, read_sources
-from adapters.logging import LoggingSettings, configure_logging
-from adapters.sqlite_log import SqliteEventLog
+from adapters.log_setup import LoggingSettings, configure_logging
+from adapters.propagation.hints import (
+    Hint,
+    HintTransport,
+    new_origin_id,
+    publish_all,
+    transports_for,
+)
+from adapters.sources.layers import Sources, read_sources
+from adapters.storage.sqlite import SqliteEventLog
 from adapters.tenant_service import TenantService
 from eventstore import events
 from eventstore.commands import PLATFORM_SCOPE, Author, ConfigCommands, SaveResult
@@ -377,7 +383,7 @@ async def open_log(sources: Sources, chain: HashChain) -> EventLog:
     environ = sources.bootstrap.environ
     adapter = storage.get("storage.adapter", "sqlite")
     if adapter == "postgresql":
-        from adapters.postgres_log import PostgresEventLog
+        from adapters.storage.postgres import PostgresEventLog
 
         url = storage.get("storage.postgresql.url")
         if not url:
@@ -385,7 +391,7 @@ async def open_log(sources: Sources, chain: HashChain) -> EventLog:
         reject = environ.get("PG_SSL_REJECT_UNAUTHORIZED", "true").strip().lower() != "false"
         return await PostgresEventLog.open(str(url), chain, ssl_reject_unauthorized=reject)
     if adapter == "mongodb":
-        from adapters.mongo_log import MongoEventLog
+        from adapters.storage.mongo import MongoEventLog
 
         uri = storage.get("storage.mongodb.uri")
         if not uri:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Unpack
 
-from adapters.hints import Hint, HintTransport, publish_all
+from adapters.propagation.hints import Hint, HintTransport, publish_all
 from eventstore.commands import Author, ConfigCommands
 from eventstore.crypto import FieldCipher, mask_fields
 from eventstore.log import EventLog

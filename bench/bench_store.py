@@ -23,7 +23,7 @@ from typing import Any
 import aiosqlite
 
 from adapters.service import ConfigService
-from adapters.sqlite_log import SqliteEventLog
+from adapters.storage.sqlite import SqliteEventLog
 from bench.report import Replay, Row, replay, replay_rows, status, table
 from eventstore.commands import Author
 from eventstore.hashchain import HashChain

@@ -22,7 +22,7 @@ from typing import Any, Final, cast
 
 import attrs
 
-from adapters.memory_log import MemoryEventLog
+from adapters.storage.memory import MemoryEventLog
 from bench.report import Row, status, table
 from eventstore import events
 from eventstore.commands import Author, ConfigCommands

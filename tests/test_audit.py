@@ -374,7 +374,7 @@ def test_limit_must_be_positive() -> None:
 
 
 async def test_api_tokens_issued_and_revoked_are_audited_without_the_token() -> None:
-    from adapters.memory_log import MemoryEventLog
+    from adapters.storage.memory import MemoryEventLog
     from eventstore.hashchain import HashChain
     from eventstore.tokens import TokenStore
 
@@ -394,7 +394,7 @@ async def test_api_tokens_issued_and_revoked_are_audited_without_the_token() -> 
 
 
 async def test_the_audit_trail_folds_only_what_was_appended_since_the_last_query() -> None:
-    from adapters.memory_log import MemoryEventLog
+    from adapters.storage.memory import MemoryEventLog
     from eventstore.hashchain import HashChain
     from eventstore.tokens import TokenStore
     from projections.audit import AuditTrail

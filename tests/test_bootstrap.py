@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.bootstrap import read_bootstrap
+from adapters.sources.bootstrap import read_bootstrap
 from adapters.sources.env_files import read_env
 from eventstore.errors import ValidationFailed
 from eventstore.resolve import Bootstrap, resolve

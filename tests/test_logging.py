@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
-from adapters.logging import (
+from adapters.log_setup import (
     LOG_FILE_NAME,
     LoggingSettings,
     configure_logging,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pg_server import Cluster, create_database, throwaway_cluster
 
-from adapters.postgres_log import StorageUnavailable
 from adapters.service import ConfigService
+from adapters.storage.postgres import StorageUnavailable
 from eventstore import events
 from eventstore.commands import Author
 from projections.history import history_from

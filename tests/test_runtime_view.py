@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from adapters.hints import Hint, HintSink
-from adapters.propagation import Propagator
+from adapters.propagation.hints import Hint, HintSink
+from adapters.propagation.propagator import Propagator
 from adapters.service import ConfigService
 from eventstore.commands import Author
 from eventstore.log import RecordedEvent

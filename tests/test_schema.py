@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from adapters.bootstrap import read_bootstrap
+from adapters.sources.bootstrap import read_bootstrap
 from adapters.sources.env_files import EnvLayers
 from eventstore.docpath import delete_path, get_path, set_path
 from eventstore.errors import ValidationFailed

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sqlite_log import SCHEMA_VERSION, SchemaTooNewError, SqliteEventLog
+from adapters.storage.sqlite import SCHEMA_VERSION, SchemaTooNewError, SqliteEventLog
 from eventstore.hashchain import GENESIS, HashChain, verify_log
 from eventstore.log import NewEvent, Snapshot, WrongExpectedVersion, to_epoch_micros
 

@@ -21,8 +21,8 @@ import pytest
 import structlog
 from storages import STORAGES
 
-from adapters.layers import read_sources
 from adapters.service import ConfigService, open_log
+from adapters.sources.layers import read_sources
 from eventstore import events
 from eventstore.commands import Author
 from eventstore.crypto import derive_key, parse_encryption_key

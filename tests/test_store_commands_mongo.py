@@ -17,8 +17,8 @@ import pytest
 from mongo_server import FreshDatabase, mongo_db
 from pymongo import MongoClient
 
-from adapters.mongo_log import MongoEventLog
 from adapters.service import ConfigService
+from adapters.storage.mongo import MongoEventLog
 from eventstore.commands import Author
 from eventstore.errors import ConfigError
 from projections.history import history_from

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import pytest
 
-from adapters.memory_log import MemoryEventLog
+from adapters.storage.memory import MemoryEventLog
 from eventstore import events
 from eventstore.commands import Author, ConfigCommands
 from eventstore.crypto import DecryptionError, FieldCipher, Keyring

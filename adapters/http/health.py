@@ -13,9 +13,9 @@ from typing import Any, Final
 
 import structlog
 
-from adapters.bootstrap import redis_password
-from adapters.hints import redis_hints_enabled
+from adapters.propagation.hints import redis_hints_enabled
 from adapters.service import ConfigService
+from adapters.sources.bootstrap import redis_password
 from eventstore.state import semver_of
 
 _TIMEOUT: Final = 2.0

@@ -15,7 +15,7 @@ from typing import Final
 import uvicorn
 
 from adapters.http.app import ApiSettings, create_app
-from adapters.propagation import Propagator
+from adapters.propagation.propagator import Propagator
 from adapters.service import ConfigService
 
 GRACE_SECONDS: Final = 30

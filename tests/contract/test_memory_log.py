@@ -7,7 +7,7 @@ import os
 import attrs
 import pytest
 
-from adapters.memory_log import MemoryEventLog, MemoryStorage
+from adapters.storage.memory import MemoryEventLog, MemoryStorage
 from eventstore.hashchain import HashChain
 from eventstore.log import EventLog, RecordedEvent
 

@@ -18,7 +18,7 @@ import pytest
 from mongo_server import FreshDatabase, mongo_db, on_emulator
 from pymongo import MongoClient
 
-from adapters.mongo_log import MongoEventLog
+from adapters.storage.mongo import MongoEventLog
 from eventstore.errors import ConfigError
 from eventstore.hashchain import HashChain, verify_log
 from eventstore.log import EventLog, WrongExpectedVersion

@@ -21,7 +21,7 @@ from pg_server import (
     with_database,
 )
 
-from adapters.postgres_log import (
+from adapters.storage.postgres import (
     SCHEMA_VERSION,
     PostgresEventLog,
     SchemaTooNewError,
@@ -329,7 +329,7 @@ async def test_log_reconnects_after_a_server_restart(cluster: Cluster) -> None:
 def test_ssl_reject_unauthorized_false_accepts_any_certificate() -> None:
     import ssl
 
-    from adapters.postgres_log import _parse_target
+    from adapters.storage.postgres import _parse_target
 
     lenient = _parse_target(
         "postgresql://u@db/x?sslmode=verify-full", ssl_reject_unauthorized=False

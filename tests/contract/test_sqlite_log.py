@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sqlite_log import SqliteEventLog
+from adapters.storage.sqlite import SqliteEventLog
 from eventstore.hashchain import HashChain
 from eventstore.log import EventLog
 

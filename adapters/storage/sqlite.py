@@ -33,7 +33,7 @@ from typing import Any, Final
 import aiosqlite
 import attrs
 
-from adapters.known_head import KnownHead
+from adapters.storage.known_head import KnownHead
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (

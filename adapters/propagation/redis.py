@@ -19,7 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from adapters.hints import Backoff, Health, Hint, HintSink, redis_channel, redis_pattern
+from adapters.propagation.hints import Backoff, Health, Hint, HintSink, redis_channel, redis_pattern
 from eventstore.schema.bootstrap import RedisConnection
 from eventstore.secret import Secret
 

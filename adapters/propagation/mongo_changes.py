@@ -17,8 +17,8 @@ import structlog
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
-from adapters.hints import Backoff, Health, Hint, HintSink
-from adapters.mongo_log import DEFAULT_DATABASE, EVENTS
+from adapters.propagation.hints import Backoff, Health, Hint, HintSink
+from adapters.storage.mongo import DEFAULT_DATABASE, EVENTS
 
 #: the server's answer to $changeStream on a standalone (not a replica set)
 _UNSUPPORTED: Final = frozenset({40573})

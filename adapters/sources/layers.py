@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from adapters.bootstrap import read_bootstrap
+from adapters.sources.bootstrap import read_bootstrap
 from adapters.sources.env_files import read_env
 from adapters.sources.file_source import load_file_document
 from eventstore.resolve import Bootstrap

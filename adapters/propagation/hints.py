@@ -20,7 +20,7 @@ from typing import Any, Final, Protocol
 import attrs
 import structlog
 
-from adapters.layers import Sources
+from adapters.sources.layers import Sources
 from projections.runtime import tenant_of
 
 PLATFORM_TENANT: Final = "*"
@@ -164,16 +164,16 @@ def transports_for(sources: Sources, origin_id: str, redis_prefix: str) -> list[
     """
     found: list[HintTransport] = []
     if redis_hints_enabled(sources):
-        from adapters.redis_hints import RedisHints
+        from adapters.propagation.redis import RedisHints
 
         found.append(RedisHints(sources.bootstrap.process.redis, redis_prefix, origin_id))
     storage = sources.bootstrap.overrides
     if storage.get("storage.adapter") == "postgresql" and storage.get("storage.postgresql.url"):
-        from adapters.pg_notify import PgNotifyHints
+        from adapters.propagation.pg_notify import PgNotifyHints
 
         found.append(PgNotifyHints(str(storage["storage.postgresql.url"]), origin_id))
     if storage.get("storage.adapter") == "mongodb" and storage.get("storage.mongodb.uri"):
-        from adapters.mongo_changes import MongoChangeStreamHints
+        from adapters.propagation.mongo_changes import MongoChangeStreamHints
 
         found.append(MongoChangeStreamHints(str(storage["storage.mongodb.uri"]), origin_id))
     return found

@@ -49,7 +49,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import asyncpg
 import attrs
 
-from adapters.known_head import KnownHead
+from adapters.storage.known_head import KnownHead
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (

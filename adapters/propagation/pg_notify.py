@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from adapters.hints import PG_CHANNEL, Backoff, Health, Hint, HintSink
+from adapters.propagation.hints import PG_CHANNEL, Backoff, Health, Hint, HintSink
 
 HEARTBEAT_SECONDS: Final = 2.0
 _TIMEOUT: Final = 2.0

@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from adapters.cli_api import serve, token
-from adapters.cli_support import command, emit, guarded, nest, parse_assignment, show_diff
-from adapters.cli_tenants import show_tenant, tenant
+from adapters.cli.api import serve, token
+from adapters.cli.support import command, emit, guarded, nest, parse_assignment, show_diff
+from adapters.cli.tenants import show_tenant, tenant
 from adapters.service import ConfigService
 from eventstore.commands import Author
 from eventstore.docpath import get_path
@@ -249,7 +249,7 @@ def run(interval: float) -> None:
     async def serve() -> None:
         import structlog
 
-        from adapters.propagation import Propagator
+        from adapters.propagation.propagator import Propagator
 
         stop = _stop_on_signals()
         service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)
@@ -279,8 +279,8 @@ def watch(as_json: bool, interval: float) -> None:
     """Print one line per applied version (the current one first) until SIGINT/SIGTERM."""
 
     async def serve() -> None:
-        from adapters.propagation import Propagator
-        from adapters.watch import format_applied
+        from adapters.cli.watch import format_applied
+        from adapters.propagation.propagator import Propagator
 
         stop = _stop_on_signals()
         service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)

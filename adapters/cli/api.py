@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from adapters.cli_support import command, emit, guarded
+from adapters.cli.support import command, emit, guarded
 from adapters.service import ConfigService
 from eventstore.tokens import SCOPES, TokenStore
 

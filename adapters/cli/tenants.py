@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from adapters.cli_support import command, emit, nest, parse_assignment, show_diff
+from adapters.cli.support import command, emit, nest, parse_assignment, show_diff
 from adapters.service import ConfigService
 from adapters.tenant_service import TenantService
 from eventstore.commands import Author

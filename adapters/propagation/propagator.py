@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import structlog
 
-from adapters.hints import Health, Hint, HintTransport
+from adapters.propagation.hints import Health, Hint, HintTransport
 from adapters.service import ConfigService
 
 DEFAULT_POLL_SECONDS: Final = 30.0

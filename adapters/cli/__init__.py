@@ -1,0 +1,1 @@
+"""The command line: ``parako-config`` and its command groups (entry: ``main.main``)."""
