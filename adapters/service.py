@@ -29,13 +29,13 @@ from adapters.tenant_service import TenantService
 from eventstore import events
 from eventstore.commands import PLATFORM_SCOPE, Author, ConfigCommands, SaveResult
 from eventstore.crypto import PURPOSE_HASH_CHAIN, FieldCipher, Keyring, derive_key, mask_fields
-from eventstore.errors import ConfigError, Issue, ValidationFailed
+from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, ChainReport, ChainVerifier, HashChain
 from eventstore.log import EventLog
 from eventstore.resolve import resolve, strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
-from eventstore.state import PLATFORM_STREAM, StoredConfig, fold_stream, value_at, version_of
+from eventstore.state import PLATFORM_STREAM, StoredConfig, fold_stream, value_at
 from projections.audit import AuditEntry, AuditFilters, AuditTrail, filter_entries
 from projections.runtime import RuntimeView, Subscriber
 
@@ -209,17 +209,8 @@ class ConfigService:
         self.view.subscribe(name, callback)
 
     async def stored_at(self, semver: str | None = None) -> StoredConfig:
-        commands = self._need_store()
-        if semver is None:
-            return await commands.load()
-        try:
-            version = version_of(semver)
-        except ValueError as exc:
-            raise ValidationFailed([Issue("version", str(exc))]) from None
-        head = await self._need_log().stream_version(PLATFORM_STREAM)
-        if not 1 <= version <= head:
-            raise ValidationFailed([Issue("version", f"version {semver} does not exist")])
-        return await commands.load(version)
+        """The stored config at ``semver`` (checked to exist), or the newest when None."""
+        return await self._need_store().load_version(semver)
 
     async def config_at(self, semver: str | None = None) -> AppConfig:
         """As-of: the RuntimeConfig as it was at ``semver`` (the current one when None)."""

@@ -21,7 +21,7 @@ from eventstore.crypto import FieldCipher, mask_fields
 from eventstore.log import EventLog
 from eventstore.resolve import Bootstrap
 from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS
-from eventstore.state import StoredConfig, version_of
+from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, TenantSaveResult
 from eventstore.tenants import REGISTRY_STREAM, Registry, Tenant, tenant_stream
 from projections.audit import AuditEntry, AuditFilters, audit_entries
@@ -115,7 +115,7 @@ class TenantService:
 
     async def overrides(self, slug: str, semver: str | None = None) -> StoredConfig:
         await self.commands.tenant(slug)
-        return await self.commands.load(slug, version_of(semver) if semver else None)
+        return await self.commands.load_version(slug, semver)
 
     def masked(self, state: StoredConfig) -> dict[str, Any]:
         """Stored overrides as they may be shown: tenant secrets masked."""

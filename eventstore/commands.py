@@ -1,26 +1,29 @@
 """The commands that change the configuration: first start, save, restore, import, reveal.
 
-Each command reads the stream head, builds the candidate document, validates the *whole*
-resulting config (D18), and appends one event with the expected stream version. Nothing is
-appended when validation fails or nothing changed. Within a process a lock serialises commands;
-across processes the expected version decides (D14).
+Each command builds a candidate document from the latest stored one and hands it to the write
+pipeline shared with the tenant streams (:mod:`eventstore.document_stream`), which validates the
+*whole* resulting config (D18) through :meth:`ConfigCommands._persist`, appends one event with the
+expected stream version, and appends nothing when validation fails, nothing changed, or the event
+would not replay. Within a process a lock serialises commands; across processes the expected
+version decides (D14).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import attrs
 
 from eventstore import events
-from eventstore.crypto import FieldCipher, decrypt_fields, encrypt_changed, restore_masked
+from eventstore.crypto import FieldCipher, restore_masked
 from eventstore.docpath import deep_merge, set_path
-from eventstore.errors import ConfigError, Issue, ValidationFailed, VersionConflict
+from eventstore.document_stream import DocumentStream, EventFactory, Persisted
+from eventstore.errors import Issue, ValidationFailed, VersionConflict
 from eventstore.events import ConfigChanged, FieldChange, SecretRevealed
-from eventstore.log import EventLog, WrongExpectedVersion
+from eventstore.log import EventLog
 from eventstore.resolve import (
     Bootstrap,
     bootstrap_only_paths_in,
@@ -28,42 +31,15 @@ from eventstore.resolve import (
     layered_document,
     strip_unpersisted,
 )
+from eventstore.retry import until_appended
 from eventstore.schema import AppConfig, structure, structure_like
 from eventstore.schema.paths import SECRET_FIELDS
-from eventstore.state import (
-    AUDIT_STREAM,
-    PLATFORM_STREAM,
-    StoredConfig,
-    field_changes,
-    fold_stream,
-    semver_of,
-    value_at,
-    version_of,
-)
+from eventstore.state import AUDIT_STREAM, PLATFORM_STREAM, StoredConfig, value_at
 
-T = TypeVar("T")
 PLATFORM_SCOPE: Final = "platform"
 SNAPSHOT_EVERY: Final = 50
-_RETRIES: Final = 8
 #: keys an export carries about itself; an import ignores them
 EXPORT_METADATA_KEYS: Final = ("_export_metadata", "_version", "version", "_metadata")
-
-
-async def with_retries(
-    attempt: Callable[[], Awaitable[T]], expected_version: int | None, what: str
-) -> T:
-    """Run a read-decide-append ``attempt`` until its append is not beaten by another writer.
-
-    A caller who named the version they edited gets the conflict (D14) instead of a retry: their
-    edit was made against a state that no longer exists.
-    """
-    for _ in range(_RETRIES):
-        try:
-            return await attempt()
-        except WrongExpectedVersion as exc:
-            if expected_version is not None:
-                raise VersionConflict(expected_version, exc.actual) from None
-    raise ConfigError(f"could not save: {what} changed too often meanwhile")
 
 
 @attrs.frozen
@@ -91,7 +67,7 @@ class Author:
 
 
 class ConfigCommands:
-    """The write side of the platform configuration stream."""
+    """The write side of the platform configuration stream (a :class:`DocumentStream`)."""
 
     def __init__(
         self,
@@ -101,22 +77,31 @@ class ConfigCommands:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._log = log
-        self._cipher = cipher
         self._bootstrap = bootstrap
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self.stream = DocumentStream(
+            log,
+            cipher,
+            PLATFORM_STREAM,
+            secret_paths=SECRET_FIELDS,
+            scope=PLATFORM_SCOPE,
+            lock=asyncio.Lock(),
+            snapshot_every=SNAPSHOT_EVERY,
+        )
 
     # --- reading the write model -------------------------------------------------------------
 
     async def load(self, up_to: int | None = None) -> StoredConfig:
         """Fold the stream (from the newest usable snapshot) up to ``up_to``."""
-        snapshot = await self._log.latest_snapshot(PLATFORM_STREAM, up_to)
-        state = StoredConfig.from_snapshot(snapshot) if snapshot else StoredConfig()
-        return await fold_stream(self._log, PLATFORM_STREAM, state, up_to)
+        return await self.stream.load(up_to)
+
+    async def load_version(self, semver: str | None) -> StoredConfig:
+        """The stored config at ``semver`` (checked to exist), or the newest when None."""
+        return await self.stream.load_version(semver)
 
     def plaintext(self, state: StoredConfig) -> dict[str, Any]:
         """The stored document with secrets decrypted; stays inside the process."""
-        return decrypt_fields(state.document, SECRET_FIELDS, self._cipher, PLATFORM_SCOPE)
+        return self.stream.plaintext(state)
 
     def runtime_document(self, state: StoredConfig) -> dict[str, Any]:
         """The complete runtime config of ``state`` as a JSON document (secrets in clear)."""
@@ -144,16 +129,15 @@ class ConfigCommands:
 
     async def initialize(self) -> SaveResult | None:
         """First start: an empty stream gets 1.0.0 with the complete initial config (D7, D8)."""
-        async with self._lock:
-            state = await self.load()
-            if state.version:
-                return None
-            initial = strip_unpersisted(default_document())
-            author = Author("system", "Initial configuration")
-            try:
-                return await self._append_candidate(state, initial, author, origin="initial")
-            except WrongExpectedVersion:
-                return None  # another process made 1.0.0 meanwhile
+        initial = strip_unpersisted(default_document())
+        author = Author("system", "Initial configuration")
+        try:
+            result = await self.stream.write(
+                lambda _empty: initial, self._persist, self._event(author, "initial"), 0
+            )
+        except VersionConflict:
+            return None  # the store exists (or another process made 1.0.0 meanwhile)
+        return SaveResult(result.version, result.semver, result.changes)
 
     async def save(
         self, partial: Mapping[str, Any], author: Author, expected_version: int | None = None
@@ -171,14 +155,7 @@ class ConfigCommands:
         self, semver: str, author: Author, expected_version: int | None = None
     ) -> SaveResult:
         """A new version equal to ``semver``'s content (D16): validated, recomputed, propagated."""
-        try:
-            target_version = version_of(semver)
-        except ValueError as exc:
-            raise ValidationFailed([Issue("version", str(exc))]) from None
-        head = await self._log.stream_version(PLATFORM_STREAM)
-        if not 1 <= target_version <= head:
-            raise ValidationFailed([Issue("version", f"version {semver} does not exist")])
-        target = self.plaintext(await self.load(target_version))
+        target = self.plaintext(await self.stream.load_version(semver))
         return await self._write(
             lambda _current: target, author, expected_version, "restore", restored_from=semver
         )
@@ -205,17 +182,15 @@ class ConfigCommands:
         """D11: every reveal leaves an audit event (never the value)."""
         if path not in SECRET_FIELDS:
             raise ValidationFailed([Issue(path, "not a secret field")])
-        event = SecretRevealed(path, author.actor, author.reason, self._clock())
-        version = await self._log.stream_version(AUDIT_STREAM)
-        for _ in range(_RETRIES):
-            try:
-                await self._log.append(AUDIT_STREAM, version, [events.encode(event)])
-                return
-            except WrongExpectedVersion:
-                version = await self._log.stream_version(AUDIT_STREAM)
-        raise ConfigError("could not record the reveal: the audit stream is too busy")
+        event = events.encode(SecretRevealed(path, author.actor, author.reason, self._clock()))
 
-    # --- the shared write path ---------------------------------------------------------------
+        async def attempt() -> None:
+            version = await self._log.stream_version(AUDIT_STREAM)
+            await self._log.append(AUDIT_STREAM, version, [event])
+
+        await until_appended(attempt)
+
+    # --- the platform's part of the write pipeline -------------------------------------------
 
     async def _write(
         self,
@@ -227,61 +202,46 @@ class ConfigCommands:
         restored_from: str | None = None,
         kept: Sequence[str] = (),
     ) -> SaveResult:
-        async def attempt() -> SaveResult:
-            state = await self.load()
-            if not state.version:
-                raise ConfigError("the store has no configuration yet; start it once first")
-            if expected_version is not None and expected_version != state.version:
-                raise VersionConflict(expected_version, state.version)
-            candidate = build(self.plaintext(state))
-            return await self._append_candidate(
-                state, candidate, author, origin, stripped, restored_from, kept
-            )
+        written = await self.stream.write(
+            build,
+            self._persist,
+            self._event(author, origin, restored_from, kept),
+            expected_version,
+            require_existing=True,
+        )
+        return SaveResult(
+            written.version, written.semver, written.changes, tuple(stripped), written.appended
+        )
 
-        async with self._lock:
-            return await with_retries(attempt, expected_version, "the configuration")
-
-    async def _append_candidate(
-        self,
-        state: StoredConfig,
-        candidate: Mapping[str, Any],
-        author: Author,
-        origin: str,
-        stripped: Sequence[str] = (),
-        restored_from: str | None = None,
-        kept: Sequence[str] = (),
-    ) -> SaveResult:
+    async def _persist(self, _state: StoredConfig, candidate: Mapping[str, Any]) -> Persisted:
+        """Validate the whole runtime config the candidate makes (D18) and store the candidate
+        with the secrets generated for it (D7), without what is never stored."""
         doc, generated = layered_document(candidate, self._bootstrap)
         structure(AppConfig, doc)  # raises ValidationFailed listing every issue
         persisted = strip_unpersisted(candidate)
         for path in generated:
             persisted = set_path(persisted, path, value_at(doc, path))
-        persisted = encrypt_changed(
-            persisted,
-            state.document,
-            self.plaintext(state),
-            SECRET_FIELDS,
-            self._cipher,
-            PLATFORM_SCOPE,
-        )
-        changes = field_changes(state.document, persisted)
-        if not changes:
-            return SaveResult(state.version, semver_of(state.version), (), tuple(stripped), False)
-        version = state.version + 1
-        event = ConfigChanged(
-            changes=changes,
-            semver=semver_of(version),
-            actor=author.actor,
-            reason=author.reason,
-            tags=author.tags,
-            environment=self._bootstrap.environment,
-            at=self._clock(),
-            origin=origin,
-            restored_from=restored_from,
-            kept_masked=tuple(kept),
-        )
-        [recorded] = await self._log.append(PLATFORM_STREAM, state.version, [events.encode(event)])
-        if version % SNAPSHOT_EVERY == 0:
-            new_state = state.apply(event, recorded.version, recorded.position)
-            await self._log.save_snapshot(new_state.to_snapshot(PLATFORM_STREAM))
-        return SaveResult(version, event.semver, changes, tuple(stripped))
+        return Persisted(persisted)
+
+    def _event(
+        self,
+        author: Author,
+        origin: str,
+        restored_from: str | None = None,
+        kept: Sequence[str] = (),
+    ) -> EventFactory:
+        def make(changes: tuple[FieldChange, ...], semver: str, _: Persisted) -> ConfigChanged:
+            return ConfigChanged(
+                changes=changes,
+                semver=semver,
+                actor=author.actor,
+                reason=author.reason,
+                tags=author.tags,
+                environment=self._bootstrap.environment,
+                at=self._clock(),
+                origin=origin,
+                restored_from=restored_from,
+                kept_masked=tuple(kept),
+            )
+
+        return make

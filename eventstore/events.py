@@ -142,8 +142,14 @@ ChangeEvent = ConfigChanged | TenantOverrideChanged
 
 
 def canonical_json(value: Any) -> bytes:
-    """One byte string per value: the hash chain signs these bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """One byte string per value: the hash chain signs these bytes.
+
+    ``NaN`` and infinities are refused (``ValueError``): they are not JSON, and an event holding
+    one could not be read back by every parser that must replay it.
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
 
 
 def _change_body(event: ChangeEvent) -> dict[str, Any]:

@@ -7,7 +7,7 @@ envelopes — plus the stream version (``_version``, D12) and the semver it carr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -27,11 +27,11 @@ def semver_of(version: int) -> str:
 
 
 def version_of(semver: str) -> int:
-    """Inverse of :func:`semver_of`; raises ValueError for anything else."""
-    major, minor, patch = semver.removeprefix("v").split(".")
-    if (major, minor) != ("1", "0") or not patch.isdigit():
-        raise ValueError(f"{semver!r} is not a version of this store (1.0.N)")
-    return int(patch) + 1
+    """Inverse of :func:`semver_of`; raises ValueError, with a message for people, otherwise."""
+    parts = semver.removeprefix("v").split(".") if isinstance(semver, str) else []
+    if len(parts) != 3 or parts[:2] != ["1", "0"] or not parts[2].isdecimal():
+        raise ValueError(f"{semver!r} is not a version of this store (1.0.N, e.g. 1.0.0)")
+    return int(parts[2]) + 1
 
 
 @attrs.frozen
@@ -47,13 +47,21 @@ class StoredConfig:
         return semver_of(self.version) if self.version else None
 
     def apply(self, event: ChangeEvent, version: int, position: int) -> StoredConfig:
+        """The state after ``event``: every removal first, then every new value.
+
+        That order makes the fold independent of the order the changes are listed in, for
+        every change of shape: a leaf that becomes an object (``null`` → ``{"a": 1}``) is
+        removed before ``a`` is set below it, and an object that becomes a leaf loses its
+        leaves before the new value replaces it. Events written by earlier releases listed
+        new values first; they fold the same way.
+        """
         doc: Mapping[str, Any] = self.document
         for change in event.changes:
-            doc = (
-                delete_path(doc, change.path)
-                if change.removed
-                else set_path(doc, change.path, change.new)
-            )
+            if change.removed:
+                doc = delete_path(doc, change.path)
+        for change in event.changes:
+            if not change.removed:
+                doc = set_path(doc, change.path, change.new)
         return StoredConfig(doc, version, position)
 
     def to_snapshot(self, stream: str) -> Snapshot:
@@ -75,21 +83,56 @@ async def fold_stream(
     return state
 
 
+def stored_leaves(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(path, value)`` of every leaf a change event records: lists and *empty objects* count
+    as leaves, so that ``{}`` (for example "no claims at all") survives a replay instead of
+    vanishing and letting a default show through. Keys that cannot be a path segment raise
+    ``ValueError`` (see :func:`eventstore.docpath.iter_leaves`)."""
+    for path, value in iter_leaves(doc, prefix):
+        yield path, value
+    for key, value in doc.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            if value:
+                yield from _empty_objects(value, path)
+            else:
+                yield path, {}
+
+
+def _empty_objects(doc: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    for key, value in doc.items():
+        if isinstance(value, Mapping):
+            path = f"{prefix}.{key}"
+            yield from _empty_objects(value, path) if value else ((path, {}),)
+
+
 def field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[FieldChange, ...]:
-    """Leaf-by-leaf difference; lists are leaves, so a list is replaced as a whole."""
-    old_leaves = dict(iter_leaves(old))
-    new_leaves = dict(iter_leaves(new))
+    """Leaf-by-leaf difference; lists are leaves, so a list is replaced as a whole.
+
+    Removals come first, in the order :meth:`StoredConfig.apply` folds them, so the event
+    reads the way it is applied.
+    """
+    old_leaves = dict(stored_leaves(old))
+    new_leaves = dict(stored_leaves(new))
     changes = [
-        FieldChange(path, old_leaves.get(path), value)
-        for path, value in new_leaves.items()
-        if path not in old_leaves or old_leaves[path] != value
-    ]
-    changes.extend(
         FieldChange(path, value, None, removed=True)
         for path, value in old_leaves.items()
         if path not in new_leaves
+    ]
+    changes.extend(
+        FieldChange(path, old_leaves.get(path), value)
+        for path, value in new_leaves.items()
+        if path not in old_leaves or not _same(old_leaves[path], value)
     )
     return tuple(changes)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal *and* of the same JSON type: ``1`` → ``1.0`` or ``True`` → ``1`` is a change,
+    although Python calls them equal, because they encode (and validate) differently."""
+    if type(old) is not type(new) or old != new:
+        return False
+    return not isinstance(old, list) or canonical_json(old) == canonical_json(new)
 
 
 def value_at(doc: Mapping[str, Any], path: str) -> Any:

@@ -18,17 +18,19 @@ from typing import Any, Final
 import attrs
 
 from eventstore import events
-from eventstore.commands import Author, ConfigCommands, with_retries
+from eventstore.commands import Author, ConfigCommands
 from eventstore.computed import TenantRef
-from eventstore.crypto import FieldCipher, decrypt_fields, encrypt_changed, restore_masked
+from eventstore.crypto import FieldCipher, restore_masked
 from eventstore.docpath import deep_merge
-from eventstore.errors import Issue, ValidationFailed, VersionConflict
+from eventstore.document_stream import DocumentStream, EventFactory, Persisted
+from eventstore.errors import Issue, ValidationFailed
 from eventstore.events import FieldChange, TenantChanged, TenantOverrideChanged
 from eventstore.log import EventLog
 from eventstore.resolve import Bootstrap, layered_document
+from eventstore.retry import until_appended
 from eventstore.schema import AppConfig, structure
 from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS, TENANT_SECTIONS
-from eventstore.state import StoredConfig, field_changes, fold_stream, semver_of, version_of
+from eventstore.state import StoredConfig
 from eventstore.tenant_overrides import OverrideWrite, filter_write
 from eventstore.tenant_policy import ConstraintViolation, enforce
 from eventstore.tenants import (
@@ -165,7 +167,7 @@ class TenantCommands:
             await self._record(registry, tenant, author, created=True)
             return tenant
 
-        return await with_retries(attempt, None, "the tenant registry")
+        return await until_appended(attempt)
 
     async def update(
         self,
@@ -199,18 +201,33 @@ class TenantCommands:
             await self._record(registry, changed, author, created=False)
             return changed
 
-        return await with_retries(attempt, None, "the tenant registry")
+        return await until_appended(attempt)
 
     # --- overrides ---------------------------------------------------------------------------
 
+    def stream(self, slug: str) -> DocumentStream:
+        """The override stream of one tenant: the platform's write pipeline with the tenant's
+        stream, secret paths and encryption scope (an envelope copied to another tenant's
+        stream will not open there)."""
+        return DocumentStream(
+            self._log,
+            self._cipher,
+            tenant_stream(slug),
+            secret_paths=TENANT_ENCRYPTED_FIELDS,
+            scope=tenant_scope(slug),
+            lock=self._lock,
+        )
+
     async def load(self, slug: str, up_to: int | None = None) -> StoredConfig:
         """One tenant's stored overrides (envelopes sealed), folded from its stream."""
-        return await fold_stream(self._log, tenant_stream(slug), StoredConfig(), up_to)
+        return await self.stream(slug).load(up_to)
+
+    async def load_version(self, slug: str, semver: str | None) -> StoredConfig:
+        """The overrides at ``semver`` (checked to exist in this tenant's stream) or the newest."""
+        return await self.stream(slug).load_version(semver)
 
     def plaintext(self, slug: str, state: StoredConfig) -> dict[str, Any]:
-        return decrypt_fields(
-            state.document, TENANT_ENCRYPTED_FIELDS, self._cipher, tenant_scope(slug)
-        )
+        return self.stream(slug).plaintext(state)
 
     async def save(
         self,
@@ -254,14 +271,8 @@ class TenantCommands:
     ) -> TenantSaveResult:
         """A new version of the tenant's overrides equal to an old one, re-validated and
         re-clamped against today's platform policy."""
-        try:
-            target_version = version_of(semver)
-        except ValueError as exc:
-            raise ValidationFailed([Issue("version", str(exc))]) from None
-        head = await self._log.stream_version(tenant_stream(slug))
-        if not 1 <= target_version <= head:
-            raise ValidationFailed([Issue("version", f"version {semver} does not exist")])
-        target = self.plaintext(slug, await self.load(slug, target_version))
+        stream = self.stream(slug)
+        target = stream.plaintext(await stream.load_version(semver))
         return await self._write(
             slug, lambda _current: target, author, expected_version, "restore", restored_from=semver
         )
@@ -287,68 +298,60 @@ class TenantCommands:
         restored_from: str | None = None,
     ) -> TenantSaveResult:
         tenant = await self.tenant(slug)
+        written = await self.stream(slug).write(
+            build,
+            lambda _state, candidate: self._persist(tenant, candidate),
+            self._event(tenant, author, origin, stripped, restored_from),
+            expected_version,
+        )
+        return TenantSaveResult(
+            tenant.slug,
+            written.version,
+            written.semver,
+            written.changes,
+            stripped,
+            written.adjustments,
+            written.appended,
+        )
 
-        async def attempt() -> TenantSaveResult:
-            state = await self.load(slug)
-            if expected_version is not None and expected_version != state.version:
-                raise VersionConflict(expected_version, state.version)
-            candidate = build(self.plaintext(slug, state))
-            return await self._append(
-                tenant, state, candidate, author, origin, stripped, restored_from
-            )
-
-        async with self._lock:
-            return await with_retries(attempt, expected_version, f"tenant {slug}")
-
-    async def _append(
-        self,
-        tenant: Tenant,
-        state: StoredConfig,
-        candidate: Mapping[str, Any],
-        author: Author,
-        origin: str,
-        stripped: tuple[str, ...],
-        restored_from: str | None,
-    ) -> TenantSaveResult:
+    async def _persist(self, tenant: Tenant, candidate: Mapping[str, Any]) -> Persisted:
+        """Clamp to the platform policy (D22) and validate the tenant's whole effective config,
+        built exactly as readers will build it; the clamped overrides are what is stored."""
         platform_plain = self._platform.plaintext(await self._platform.load())
         platform_runtime, _ = layered_document(platform_plain, self._bootstrap)
         built = effective_document(
             platform_plain, platform_runtime, candidate, tenant, self._bootstrap
         )
         structure(AppConfig, built.document, f"Invalid overrides for tenant {tenant.slug}")
-        adjustments = built.adjustments
-        scope = tenant_scope(tenant.slug)
-        persisted = encrypt_changed(
-            built.overrides,
-            state.document,
-            self.plaintext(tenant.slug, state),
-            TENANT_ENCRYPTED_FIELDS,
-            self._cipher,
-            scope,
-        )
-        changes = field_changes(state.document, persisted)
-        if not changes:
-            semver = semver_of(state.version) if state.version else ""
-            return TenantSaveResult(
-                tenant.slug, state.version, semver, (), stripped, adjustments, False
+        return Persisted(built.overrides, built.adjustments)
+
+    def _event(
+        self,
+        tenant: Tenant,
+        author: Author,
+        origin: str,
+        stripped: tuple[str, ...],
+        restored_from: str | None,
+    ) -> EventFactory:
+        def make(
+            changes: tuple[FieldChange, ...], semver: str, persisted: Persisted
+        ) -> TenantOverrideChanged:
+            return TenantOverrideChanged(
+                tenant=tenant.slug,
+                changes=changes,
+                semver=semver,
+                actor=author.actor,
+                reason=author.reason,
+                tags=author.tags,
+                environment=self._bootstrap.environment,
+                at=self._clock(),
+                origin=origin,
+                restored_from=restored_from,
+                stripped=stripped,
+                adjustments=tuple(a.to_json() for a in persisted.adjustments),
             )
-        version = state.version + 1
-        event = TenantOverrideChanged(
-            tenant=tenant.slug,
-            changes=changes,
-            semver=semver_of(version),
-            actor=author.actor,
-            reason=author.reason,
-            tags=author.tags,
-            environment=self._bootstrap.environment,
-            at=self._clock(),
-            origin=origin,
-            restored_from=restored_from,
-            stripped=stripped,
-            adjustments=tuple(a.to_json() for a in adjustments),
-        )
-        await self._log.append(tenant_stream(tenant.slug), state.version, [events.encode(event)])
-        return TenantSaveResult(tenant.slug, version, event.semver, changes, stripped, adjustments)
+
+        return make
 
     async def _record(
         self, registry: Registry, tenant: Tenant, author: Author, *, created: bool

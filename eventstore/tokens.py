@@ -22,9 +22,10 @@ from typing import Any, Final
 
 import attrs
 
-from eventstore.errors import ConfigError, Issue, ValidationFailed
+from eventstore.errors import Issue, ValidationFailed
 from eventstore.events import ApiTokenCreated, ApiTokenRevoked, decode, encode
-from eventstore.log import EventLog, RecordedEvent, WrongExpectedVersion
+from eventstore.log import EventLog, RecordedEvent
+from eventstore.retry import until_appended
 
 TOKEN_STREAM: Final = "auth/tokens"
 TOKEN_PREFIX: Final = "pkc_"
@@ -36,7 +37,6 @@ TENANT_WRITE: Final = "parako:cross-tenant:write"
 SCOPES: Final = (READ, WRITE, TENANT_READ, TENANT_WRITE)
 
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
-_RETRIES: Final = 8
 
 
 def new_token() -> str:
@@ -148,13 +148,10 @@ class TokenStore:
         event: ApiTokenCreated | ApiTokenRevoked,
         allowed: Callable[[Mapping[str, ApiToken]], None],
     ) -> None:
-        for _ in range(_RETRIES):
+        async def attempt() -> None:
             recorded = await self._log.read_stream(TOKEN_STREAM)
             allowed(fold(recorded))
             version = recorded[-1].version if recorded else 0
-            try:
-                await self._log.append(TOKEN_STREAM, version, [encode(event)])
-                return
-            except WrongExpectedVersion:
-                continue
-        raise ConfigError("could not change the tokens: they changed too often meanwhile")
+            await self._log.append(TOKEN_STREAM, version, [encode(event)])
+
+        await until_appended(attempt)
