@@ -1,7 +1,7 @@
-"""The Python API for app processes and the CLI: open the store from the bootstrap, then read,
-save, restore, import, inspect history and audit, diff, as-of and verify.
+"""The Python API for app processes and the CLI: read, save, restore, import, inspect history
+and audit, diff, as-of and verify. :func:`adapters.wiring.open_service` builds one.
 
-    service = await ConfigService.open(Path.cwd(), os.environ)
+    service = await open_service(Path.cwd(), os.environ)
     service.config.branding.company_name        # the current RuntimeConfig
     await service.save({"branding": {"companyName": "Acme"}}, Author("alice", "rebrand"))
 """
@@ -15,31 +15,24 @@ from typing import Any, Final, Unpack
 
 import attrs
 
-from adapters.log_setup import LoggingSettings, configure_logging
-from adapters.propagation.hints import (
-    Hint,
-    HintTransport,
-    new_origin_id,
-    publish_all,
-    transports_for,
-)
-from adapters.sources.layers import Sources, read_sources
+from adapters.propagation.announcer import Announcer
+from adapters.propagation.hints import HintTransport
+from adapters.sources.layers import Sources
 from adapters.storage.sqlite import SqliteEventLog
 from adapters.tenant_service import TenantService
 from eventstore import events
 from eventstore.commands import PLATFORM_SCOPE, Author, ConfigCommands, SaveResult
-from eventstore.crypto import PURPOSE_HASH_CHAIN, FieldCipher, Keyring, derive_key, mask_fields
+from eventstore.crypto import mask_fields
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, ChainReport, ChainVerifier, HashChain
 from eventstore.log import EventLog
-from eventstore.resolve import resolve, strip_unpersisted
+from eventstore.resolve import strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
 from eventstore.state import PLATFORM_STREAM, StoredConfig, fold_stream, value_at
 from projections.audit import AuditEntry, AuditFilters, AuditTrail, filter_entries
 from projections.runtime import RuntimeView, Subscriber
 
-KEY_ID_META: Final = "encryption-key-id"
 _PAGE: Final = 1000
 
 
@@ -52,18 +45,6 @@ class FileModeError(ConfigError):
             "development): it cannot be changed here and has no history; edit the file, or set "
             "USE_FILE_CONFIG=false to use the event store"
         )
-
-
-def logging_settings(sources: Sources) -> LoggingSettings:
-    variables = sources.bootstrap.process.logging
-    return LoggingSettings(
-        enabled=variables.enabled,
-        level=variables.level,
-        pretty=variables.pretty_print,
-        file_enabled=variables.file_logging_enabled,
-        directory=sources.root / variables.file_logging_directory,
-        environment=sources.bootstrap.environment,
-    )
 
 
 @attrs.frozen
@@ -90,74 +71,23 @@ class ConfigService:
         log: EventLog | None = None,
         commands: ConfigCommands | None = None,
         chain: HashChain | None = None,
+        announcer: Announcer | None = None,
+        file_config: AppConfig | None = None,
     ) -> None:
         self.sources = sources
         self._log = log
         self._commands = commands
         self._chain = chain
         self._view = RuntimeView(log, commands) if log and commands else None
-        self._file_config: AppConfig | None = None
-        #: random per service: hints carry it so a process can ignore its own (D19)
-        self.origin_id = new_origin_id()
-        #: hint transports (Redis, NOTIFY) this deployment uses; connected lazily
-        self.hint_transports: list[HintTransport] = []
+        self._file_config = file_config
+        #: publishes a hint after each committed write (transports connect lazily)
+        self.announcer = announcer or Announcer(log)
         #: tenants, their overrides and effective configs; None unless multi-tenancy is on
         self.tenants: TenantService | None = None
         self._audit = AuditTrail()
 
-    # --- opening -----------------------------------------------------------------------------
-
-    @classmethod
-    async def open(
-        cls, root: Path, environ: Mapping[str, str], *, configure_logs: bool = False
-    ) -> ConfigService:
-        """Read the bootstrap, then the file (file mode) or open the event store (D9, D12)."""
-        sources = read_sources(root, environ)
-        if configure_logs:
-            configure_logging(logging_settings(sources))
-        if sources.file_mode:
-            service = cls(sources)
-            service._file_config = resolve(sources.file_document, sources.bootstrap)
-            return service
-        bootstrap = sources.bootstrap
-        keyring = Keyring.from_values(
-            bootstrap.environ.get("ENCRYPTION_KEY"), bootstrap.environ.get("ENCRYPTION_KEY_RETIRED")
-        )
-        chain = chain_for(keyring.current)
-        log = await open_log(sources, chain)
-        try:
-            store_key = await check_key(log, keyring)
-            if store_key != keyring.current:
-                # rotated: the chain stays keyed by the key the store was created with
-                await log.close()
-                chain = chain_for(store_key)
-                log = await open_log(sources, chain)
-            cipher = FieldCipher(keyring)
-            commands = ConfigCommands(log, cipher, bootstrap)
-            await commands.initialize()
-            service = cls(sources, log, commands, chain)
-            await service.catch_up()
-            prefix = service.config.deployment.redis_prefix
-            service.hint_transports = transports_for(sources, service.origin_id, prefix)
-            multi_tenancy = service.config.features.multi_tenancy
-            if multi_tenancy.enabled:
-                service.tenants = TenantService(
-                    log,
-                    cipher,
-                    commands,
-                    bootstrap,
-                    service.view,
-                    multi_tenancy.provider_pool.max_size,
-                    lambda: (service.origin_id, service.hint_transports),
-                )
-        except BaseException:
-            await log.close()
-            raise
-        return service
-
     async def close(self) -> None:
-        for transport in self.hint_transports:
-            await transport.close()
+        await self.announcer.close()
         if self._log is not None:
             await self._log.close()
 
@@ -337,20 +267,24 @@ class ConfigService:
             snapshot = await log.latest_snapshot(PLATFORM_STREAM, snapshot.version - 1)
         return None
 
-    async def _announce(self, result: SaveResult, stream: str = PLATFORM_STREAM) -> None:
-        """Tell other processes to catch up, before our own catch-up to keep latency low.
+    async def _announce(self, result: SaveResult) -> None:
+        """Hints go out before our own catch-up, to keep the other processes' latency low."""
+        if result.appended:
+            await self.announcer.announce(PLATFORM_STREAM, result.version)
 
-        The position sent is the head after the append (at least the new event's), so a receiver
-        that is already there can skip its catch-up. Publishing never fails the save.
-        """
-        if not result.appended or not self.hint_transports:
-            return
-        try:
-            head: int | None = await self._need_log().head_position()
-        except Exception:
-            head = None
-        hint = Hint(self.origin_id, stream, result.version, head)
-        await publish_all(self.hint_transports, hint)
+    @property
+    def origin_id(self) -> str:
+        """Random per service: hints carry it so a process can ignore its own (D19)."""
+        return self.announcer.origin_id
+
+    @property
+    def hint_transports(self) -> list[HintTransport]:
+        """The hint transports (Redis, NOTIFY, change streams) this deployment uses."""
+        return self.announcer.transports
+
+    @hint_transports.setter
+    def hint_transports(self, transports: list[HintTransport]) -> None:
+        self.announcer.transports = list(transports)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -391,34 +325,6 @@ async def open_log(sources: Sources, chain: HashChain) -> EventLog:
     raw = storage.get("storage.sqlite.path", "./runtime/data/parako.db")
     path = Path(raw)
     return await SqliteEventLog.open(path if path.is_absolute() else sources.root / path, chain)
-
-
-def chain_for(master: bytes) -> HashChain:
-    """The hash chain key is derived from the key the store was *created* with, not the current
-    one: links already written cannot be re-signed, so rotating ENCRYPTION_KEY must not change
-    it. (Retiring that key for good therefore needs a re-anchored log; see the README.)"""
-    return HashChain(derive_key(master, PURPOSE_HASH_CHAIN))
-
-
-async def check_key(log: EventLog, keyring: Keyring) -> bytes:
-    """Refuse a store written with another ENCRYPTION_KEY before anything is read or written;
-    return the key the store was created with (the current one, or a retired one)."""
-    recorded = await log.read_meta(KEY_ID_META)
-    if recorded is None:
-        if await log.head_position() == 0:
-            await log.write_meta(KEY_ID_META, keyring.current_id.encode(), only_if_absent=True)
-        # re-read: another process starting at the same time may have written it first
-        recorded = await log.read_meta(KEY_ID_META)
-        if recorded is None:
-            raise ConfigError("the store has events but no key fingerprint; refusing to guess")
-    master = keyring.master_for(recorded.decode())
-    if master is None:
-        raise ConfigError(
-            f"ENCRYPTION_KEY does not match this store: it was created with key "
-            f"{recorded.decode()}, and the configured keys are {', '.join(keyring.ids)}. Restore "
-            "the original ENCRYPTION_KEY (or list it in ENCRYPTION_KEY_RETIRED after a rotation)"
-        )
-    return master
 
 
 __all__ = ["PLATFORM_SCOPE", "Author", "ConfigService", "FileModeError", "VerifyReport"]

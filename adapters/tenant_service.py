@@ -1,6 +1,6 @@
 """The multi-tenant part of the Python API: tenants, their overrides and effective configs.
 
-    service = await ConfigService.open(root, environ)      # MULTI_TENANCY_ENABLED=true
+    service = await open_service(root, environ)      # MULTI_TENANCY_ENABLED=true
     await service.tenants.create("acme", Author("ops", "onboarding"))
     await service.tenants.save("acme", {"branding": {"companyName": "Acme"}}, author)
     (await service.tenants.effective("acme")).config.branding.company_name
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Unpack
 
-from adapters.propagation.hints import Hint, HintTransport, publish_all
+from adapters.propagation.announcer import Announcer
 from eventstore.commands import Author, ConfigCommands
 from eventstore.crypto import FieldCipher, mask_fields
 from eventstore.log import EventLog
@@ -40,11 +40,11 @@ class TenantService:
         bootstrap: Bootstrap,
         view: RuntimeView,
         cache_size: int,
-        hints: Callable[[], tuple[str, list[HintTransport]]],
+        announcer: Announcer,
     ) -> None:
         self._log = log
         self._view = view
-        self._hints = hints
+        self._announcer = announcer
         self.commands = TenantCommands(log, cipher, platform, bootstrap)
         self.configs = TenantConfigs(
             self.commands, bootstrap, self._platform, platform.plaintext, max_size=cache_size
@@ -162,7 +162,4 @@ class TenantService:
 
     async def _changed(self, stream: str, slug: str, version: int | None = None) -> None:
         self.configs.evict(slug)
-        origin, transports = self._hints()
-        if transports:
-            head = await self._log.head_position()
-            await publish_all(transports, Hint(origin, stream, version, head))
+        await self._announcer.announce(stream, version)

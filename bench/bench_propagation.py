@@ -40,7 +40,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from adapters.service import ConfigService
+from adapters.wiring import open_service
 from bench.report import Row, table
 from eventstore.commands import Author
 
@@ -178,7 +178,7 @@ async def _propagation(
     root: Path, variables: dict[str, str], saves: int, fanout: int
 ) -> tuple[list[float], int]:
     """Latency samples in ms (one per save and subscriber) and the number of missed versions."""
-    service = await ConfigService.open(root, variables)
+    service = await open_service(root, variables)
     commits: dict[int, float] = {}
     store = service._need_store()
     save = store.save
@@ -213,7 +213,7 @@ async def _propagation(
 async def _build_cost(root: Path, variables: dict[str, str]) -> float:
     """What each subscriber spends building the new RuntimeConfig, the bulk of an apply: with
     N subscribers on C cores, the last one cannot apply before about N x this / C."""
-    service = await ConfigService.open(root, variables)
+    service = await open_service(root, variables)
     try:
         store = service._need_store()
         state = await store.load()

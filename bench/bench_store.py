@@ -24,6 +24,7 @@ import aiosqlite
 
 from adapters.service import ConfigService
 from adapters.storage.sqlite import SqliteEventLog
+from adapters.wiring import open_service
 from bench.report import Replay, Row, replay, replay_rows, status, table
 from eventstore.commands import Author
 from eventstore.hashchain import HashChain
@@ -179,7 +180,7 @@ _ENVIRON = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": KEY_HEX}
 
 
 async def _build_history(root: Path, saves: int) -> int:
-    service = await ConfigService.open(root, _ENVIRON)
+    service = await open_service(root, _ENVIRON)
     try:
         author = Author("bench", "benchmark")
         while service.version < saves:
@@ -193,7 +194,7 @@ async def _cold_open(root: Path) -> float:
     times = []
     for _ in range(COLD_REPEATS):
         start = time.perf_counter()
-        service = await ConfigService.open(root, _ENVIRON)
+        service = await open_service(root, _ENVIRON)
         times.append(time.perf_counter() - start)
         await service.close()
     return statistics.median(times)
@@ -259,7 +260,7 @@ async def _run(tmp: Path, rows: list[Row], notes: list[str]) -> None:
         (name, f"{long_v} / {short_v}", f"{ratio:.2f}", status(ratio <= 1.5, "<= 1.5, ~flat")),
     ]
 
-    service = await ConfigService.open(tmp / "short", _ENVIRON)
+    service = await open_service(tmp / "short", _ENVIRON)
     try:
         hot, base = _hot_read(service)
     finally:

@@ -21,6 +21,7 @@ import httpx
 from adapters.http.app import ApiSettings
 from adapters.http.server import ApiServer
 from adapters.service import ConfigService
+from adapters.wiring import open_service
 from eventstore.tokens import SCOPES, TokenStore
 
 KEY = "5a" * 32
@@ -42,7 +43,7 @@ class RunningApi:
         """Run ``work`` against a second service on the same store (as another process would)."""
 
         async def main() -> Any:
-            service = await ConfigService.open(self.root, self.environ)
+            service = await open_service(self.root, self.environ)
             try:
                 return await work(service)
             finally:
@@ -89,7 +90,7 @@ def serving(
     holder: dict[str, Any] = {}
 
     async def main() -> None:
-        service = await ConfigService.open(root, env)
+        service = await open_service(root, env)
         try:
             if prepare is not None:
                 await prepare(service)

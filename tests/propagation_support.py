@@ -180,11 +180,12 @@ def cli_set(root: Path, value: str, env: dict[str, str] | None = None) -> dict[s
 WRITER = """
 import asyncio, os, sys
 from pathlib import Path
+from adapters.wiring import open_service
 from adapters.service import ConfigService
 from eventstore.commands import Author
 
 async def main(count):
-    service = await ConfigService.open(Path.cwd(), os.environ)
+    service = await open_service(Path.cwd(), os.environ)
     try:
         for n in range(count):
             partial = {"branding": {"companyName": f"Writer {n}"}}

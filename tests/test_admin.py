@@ -18,6 +18,7 @@ from litestar.datastructures import FormMultiDict
 from adapters.admin.forms import build_group, change_from_form, errors_by_field, label_of, leaves
 from adapters.admin.sessions import MAX_AGE_SECONDS, SessionKeys
 from adapters.service import ConfigService
+from adapters.wiring import open_service
 from eventstore.commands import Author
 from eventstore.errors import Issue
 from eventstore.schema import AppConfig, unstructure
@@ -489,7 +490,7 @@ async def test_file_mode_shows_the_banner(tmp_path: Path) -> None:
     from adapters.http.limits import RevealLimit
 
     (tmp_path / "runtime").mkdir()
-    service = await ConfigService.open(tmp_path, {"USE_FILE_CONFIG": "true"})
+    service = await open_service(tmp_path, {"USE_FILE_CONFIG": "true"})
     assert service.file_mode
     app = Litestar(route_handlers=[admin_router()])
     app.state[STATE_KEY] = ApiContext(

@@ -22,6 +22,7 @@ import pytest
 from storages import CONCURRENCY_EVIDENCE, env_lines
 
 from adapters.service import ConfigService
+from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
 from eventstore.errors import VersionConflict
@@ -46,7 +47,7 @@ async def saver(root: Path, worker: int, saves: int) -> dict[str, Any]:
     the expected version, and on a conflict read again and retry."""
     author = Author(f"worker-{worker}", "load test")
     done, conflicts, failures = 0, 0, []
-    async with await ConfigService.open(root, ENVIRON) as service:
+    async with await open_service(root, ENVIRON) as service:
         for _attempt in range(100 * saves):
             if done == saves:
                 break
@@ -72,7 +73,7 @@ async def saver(root: Path, worker: int, saves: int) -> dict[str, Any]:
 
 async def writer(root: Path, round_: int) -> None:
     """Save forever (values and a secret, alternately) until killed."""
-    async with await ConfigService.open(root, ENVIRON) as service:
+    async with await open_service(root, ENVIRON) as service:
         print("ready", flush=True)
         author = Author("writer", f"round {round_}")
         for n in range(10**9):
@@ -109,7 +110,7 @@ def root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
 
 
 async def _open(root: Path) -> ConfigService:
-    return await ConfigService.open(root, ENVIRON)
+    return await open_service(root, ENVIRON)
 
 
 def test_concurrent_processes_with_expected_versions(root: Path) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pg_server import Cluster, create_database, throwaway_cluster
 
-from adapters.service import ConfigService
 from adapters.storage.postgres import StorageUnavailable
+from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
 from projections.history import history_from
@@ -48,7 +48,7 @@ def names_in(recorded: list[Any]) -> list[str]:
 
 async def test_store_survives_a_server_restart(tmp_path: Path, cluster: Cluster) -> None:
     environ = environ_for(cluster)
-    service = await ConfigService.open(tmp_path, environ)
+    service = await open_service(tmp_path, environ)
     try:
         await service.save({"branding": {"companyName": "before"}}, WRITER)
         await asyncio.to_thread(cluster.restart)
@@ -69,7 +69,7 @@ async def test_saving_through_a_restart_loses_and_duplicates_nothing(
     tmp_path: Path, cluster: Cluster
 ) -> None:
     environ = environ_for(cluster)
-    service = await ConfigService.open(tmp_path, environ)
+    service = await open_service(tmp_path, environ)
     succeeded: list[str] = []
     unavailable = 0
     stop = asyncio.Event()
@@ -100,7 +100,7 @@ async def test_saving_through_a_restart_loses_and_duplicates_nothing(
         await saving
         assert len(succeeded) > before_stop, "saving did not resume after the restart"
 
-        async with await ConfigService.open(tmp_path, environ) as fresh:
+        async with await open_service(tmp_path, environ) as fresh:
             recorded = list(await fresh.recorded_events(None))
             assert [r.position for r in recorded] == list(range(1, len(recorded) + 1))
             platform = list(await fresh.recorded_events())

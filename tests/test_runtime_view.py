@@ -20,6 +20,7 @@ from structlog.testing import capture_logs
 from adapters.propagation.hints import Hint, HintSink
 from adapters.propagation.propagator import Propagator
 from adapters.service import ConfigService
+from adapters.wiring import open_service
 from eventstore.commands import Author
 from eventstore.log import RecordedEvent
 from projections.runtime import AppliedVersion
@@ -30,8 +31,8 @@ BOB = Author("bob", "test")
 
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[tuple[ConfigService, ConfigService]]:
-    writer = await ConfigService.open(tmp_path, ENVIRON)
-    reader = await ConfigService.open(tmp_path, ENVIRON)
+    writer = await open_service(tmp_path, ENVIRON)
+    reader = await open_service(tmp_path, ENVIRON)
     try:
         yield writer, reader
     finally:

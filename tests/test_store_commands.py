@@ -23,6 +23,7 @@ from storages import STORAGES
 
 from adapters.service import ConfigService, open_log
 from adapters.sources.layers import read_sources
+from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
 from eventstore.crypto import derive_key, parse_encryption_key
@@ -162,7 +163,7 @@ async def opened(tmp_path: Path) -> AsyncIterator[list[ConfigService]]:
 async def store(
     tmp_path: Path, store_environ: dict[str, str], opened: list[ConfigService]
 ) -> ConfigService:
-    service = await ConfigService.open(tmp_path, store_environ)
+    service = await open_service(tmp_path, store_environ)
     opened.append(service)
     return service
 
@@ -187,7 +188,7 @@ def _restore_logging() -> Iterator[None]:
 async def test_first_start_makes_1_0_0_with_generated_secrets_that_persist(
     tmp_path: Path, store_environ: dict[str, str], opened: list[ConfigService]
 ) -> None:
-    first = await ConfigService.open(tmp_path, store_environ)
+    first = await open_service(tmp_path, store_environ)
     opened.append(first)
     assert first.version == 1
     entries = await history(first)
@@ -204,7 +205,7 @@ async def test_first_start_makes_1_0_0_with_generated_secrets_that_persist(
     assert len({jwt, hmac_secret, *cookies}) == 4
     await first.close()
 
-    again = await ConfigService.open(tmp_path, store_environ)
+    again = await open_service(tmp_path, store_environ)
     opened.append(again)
     assert again.version == 1
     reopened = again.config.security.secrets
@@ -379,7 +380,7 @@ async def test_snapshots_and_cold_open_after_120_saves(
     assert store.version == 121
     assert snapshot_versions(tmp_path, store_environ) == [50, 100]
 
-    cold = await ConfigService.open(tmp_path, store_environ)
+    cold = await open_service(tmp_path, store_environ)
     opened.append(cold)
     assert cold.version == 121
     assert company(cold) == "Save 120"
@@ -389,7 +390,7 @@ async def test_snapshots_and_cold_open_after_120_saves(
 
     # the same config when every version is replayed from the first event
     delete_snapshots(tmp_path, store_environ)
-    replayed = await ConfigService.open(tmp_path, store_environ)
+    replayed = await open_service(tmp_path, store_environ)
     opened.append(replayed)
     assert replayed.config == store.config
 
@@ -400,20 +401,20 @@ async def test_snapshots_and_cold_open_after_120_saves(
 async def test_a_different_encryption_key_is_refused_and_nothing_is_written(
     tmp_path: Path, store_environ: dict[str, str]
 ) -> None:
-    async with await ConfigService.open(tmp_path, store_environ) as service:
+    async with await open_service(tmp_path, store_environ) as service:
         await service.save({"branding": {"companyName": "Acme"}}, ALICE)
     before = stored_state(tmp_path, store_environ)
     assert before
 
     with pytest.raises(ConfigError) as caught:
-        await ConfigService.open(tmp_path, {**store_environ, "ENCRYPTION_KEY": OTHER_KEY})
+        await open_service(tmp_path, {**store_environ, "ENCRYPTION_KEY": OTHER_KEY})
     message = str(caught.value)
     assert "ENCRYPTION_KEY does not match this store" in message
     assert KEY not in message
     assert OTHER_KEY not in message
     assert stored_state(tmp_path, store_environ) == before
 
-    async with await ConfigService.open(tmp_path, store_environ) as service:
+    async with await open_service(tmp_path, store_environ) as service:
         assert (service.version, company(service)) == (2, "Acme")
 
 
@@ -428,7 +429,7 @@ async def test_a_saved_secret_is_never_stored_or_logged_in_clear(
         "SECURITY_LOGGING_FILE_LOGGING_ENABLED": "true",
         "SECURITY_LOGGING_FILE_LOGGING_DIRECTORY": "logs",
     }
-    service = await ConfigService.open(tmp_path, environ, configure_logs=True)
+    service = await open_service(tmp_path, environ, configure_logs=True)
     opened.append(service)
     await service.save({"integrations": {"email": {"smtp_password": SMTP_PASSWORD}}}, ALICE)
     assert service.config.integrations.email.smtp_password.reveal() == SMTP_PASSWORD
@@ -450,7 +451,7 @@ async def test_a_saved_secret_is_never_stored_or_logged_in_clear(
     assert (tmp_path / "logs" / "parako-config.log").stat().st_size > 0  # trace: SQL and all
     assert files_holding_the_secret() == []
 
-    reopened = await ConfigService.open(tmp_path, ENVIRON)
+    reopened = await open_service(tmp_path, ENVIRON)
     opened.append(reopened)
     assert reopened.config.integrations.email.smtp_password.reveal() == SMTP_PASSWORD
 
@@ -461,7 +462,7 @@ async def test_a_saved_secret_is_never_stored_or_logged_in_clear(
 async def test_an_event_in_the_v1_shape_is_read_upcast(
     tmp_path: Path, store_environ: dict[str, str], opened: list[ConfigService]
 ) -> None:
-    async with await ConfigService.open(tmp_path, store_environ):
+    async with await open_service(tmp_path, store_environ):
         pass
     body = {
         "schema": 1,
@@ -478,7 +479,7 @@ async def test_an_event_in_the_v1_shape_is_read_upcast(
     finally:
         await log.close()
 
-    service = await ConfigService.open(tmp_path, store_environ)
+    service = await open_service(tmp_path, store_environ)
     opened.append(service)
     recorded = (await service.recorded_events())[1]
     event = events.decode(recorded)

@@ -19,6 +19,7 @@ from pymongo import MongoClient
 
 from adapters.service import ConfigService
 from adapters.storage.mongo import MongoEventLog
+from adapters.wiring import open_service
 from eventstore.commands import Author
 from eventstore.errors import ConfigError
 from projections.history import history_from
@@ -64,7 +65,7 @@ async def opened() -> AsyncIterator[list[ConfigService]]:
 @pytest.fixture
 async def open_store(tmp_path: Path, mongo_db: FreshDatabase, opened: list[ConfigService]) -> Any:
     async def open_() -> ConfigService:
-        service = await ConfigService.open(tmp_path, environ_for(mongo_db))
+        service = await open_service(tmp_path, environ_for(mongo_db))
         opened.append(service)
         return service
 
@@ -126,4 +127,4 @@ async def test_verify_and_reopen_see_the_same_config(
 async def test_a_missing_uri_is_a_config_error(tmp_path: Path) -> None:
     environ = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": KEY, "STORAGE_ADAPTER": "mongodb"}
     with pytest.raises(ConfigError, match="STORAGE_MONGODB_URI"):
-        await ConfigService.open(tmp_path, environ)
+        await open_service(tmp_path, environ)

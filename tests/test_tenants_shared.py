@@ -9,6 +9,7 @@ import pytest
 
 from adapters.service import ConfigService
 from adapters.tenant_service import TenantService
+from adapters.wiring import open_service
 from eventstore.commands import Author
 
 KEY = "5c" * 32
@@ -30,8 +31,8 @@ async def pair(
             "MULTI_TENANCY_ENABLED": "true",
             "DEPLOYMENT_URL": "https://parako.id",
         }
-        writer = await ConfigService.open(tmp_path_factory.mktemp("a"), environ)
-        reader = await ConfigService.open(tmp_path_factory.mktemp("b"), environ)
+        writer = await open_service(tmp_path_factory.mktemp("a"), environ)
+        reader = await open_service(tmp_path_factory.mktemp("b"), environ)
         try:
             yield writer, reader
         finally:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.service import ConfigService
+from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
 from eventstore.document_stream import UnstorableChange
@@ -87,12 +87,12 @@ def test_every_change_of_shape_folds(old: dict[str, Any], new: dict[str, Any]) -
 
 
 async def test_null_then_restore_leaves_a_store_that_opens(tmp_path: Path) -> None:
-    async with await ConfigService.open(tmp_path, ENVIRON) as store:
+    async with await open_service(tmp_path, ENVIRON) as store:
         await store.save({"features": {"oidc": {"claims": None}}}, ALICE)
         restored = await store.restore("1.0.0", ALICE)
         assert restored.appended
         assert store.config.features.oidc.claims["openid"] == ("sub",)
-    async with await ConfigService.open(tmp_path, ENVIRON) as store:
+    async with await open_service(tmp_path, ENVIRON) as store:
         assert store.version == 3
         assert store.config.features.oidc.claims["openid"] == ("sub",)
         assert (await store.verify()).ok
@@ -101,7 +101,7 @@ async def test_null_then_restore_leaves_a_store_that_opens(tmp_path: Path) -> No
 async def test_a_change_that_cannot_replay_is_refused_and_nothing_is_appended(
     tmp_path: Path,
 ) -> None:
-    async with await ConfigService.open(tmp_path, ENVIRON) as store:
+    async with await open_service(tmp_path, ENVIRON) as store:
         for bad in ({"a.b": ["x"]}, {"": ["x"]}):
             with pytest.raises(UnstorableChange, match="cannot be stored"):
                 await store.save({"features": {"oidc": {"claims": bad}}}, ALICE)
@@ -113,7 +113,7 @@ async def test_a_change_that_cannot_replay_is_refused_and_nothing_is_appended(
 async def test_a_log_holding_an_event_with_sets_before_removals_replays(tmp_path: Path) -> None:
     """The order an earlier release wrote: the new leaves under ``claims`` first, then the
     removal of the ``null`` leaf they replace."""
-    async with await ConfigService.open(tmp_path, ENVIRON) as store:
+    async with await open_service(tmp_path, ENVIRON) as store:
         await store.save({"features": {"oidc": {"claims": None}}}, ALICE)
         legacy = ConfigChanged(
             (
@@ -128,7 +128,7 @@ async def test_a_log_holding_an_event_with_sets_before_removals_replays(tmp_path
             EPOCH,
         )
         await store.event_log.append(PLATFORM_STREAM, 2, [events.encode(legacy)])
-    async with await ConfigService.open(tmp_path, ENVIRON) as store:
+    async with await open_service(tmp_path, ENVIRON) as store:
         assert store.version == 3
         assert store.config.features.oidc.claims["openid"] == ("sub",)
         assert (await store.verify()).ok

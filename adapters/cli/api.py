@@ -9,6 +9,7 @@ import click
 
 from adapters.cli.support import command, emit, guarded
 from adapters.service import ConfigService
+from adapters.wiring import open_service
 from eventstore.tokens import SCOPES, TokenStore
 
 _ISSUER_HELP = "who creates or revokes (recorded with the event)"
@@ -29,7 +30,7 @@ def serve(host: str, port: int | None, interval: float) -> None:
     async def main() -> None:
         from adapters.http.server import ApiServer, serve_until_signalled
 
-        service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)
+        service = await open_service(Path.cwd(), os.environ, configure_logs=True)
         try:
             chosen = port or service.config.deployment.server.port
             mode = "file" if service.file_mode else "database"

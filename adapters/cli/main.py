@@ -20,6 +20,7 @@ from adapters.cli.api import serve, token
 from adapters.cli.support import command, emit, guarded, nest, parse_assignment, show_diff
 from adapters.cli.tenants import show_tenant, tenant
 from adapters.service import ConfigService
+from adapters.wiring import open_service
 from eventstore.commands import Author
 from eventstore.docpath import get_path
 from eventstore.errors import ValidationFailed
@@ -252,7 +253,7 @@ def run(interval: float) -> None:
         from adapters.propagation.propagator import Propagator
 
         stop = _stop_on_signals()
-        service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)
+        service = await open_service(Path.cwd(), os.environ, configure_logs=True)
         log = structlog.get_logger("parako-config")
         mode = "file" if service.file_mode else "database"
         log.info("serving configuration", mode=mode, version=service.version)
@@ -283,7 +284,7 @@ def watch(as_json: bool, interval: float) -> None:
         from adapters.propagation.propagator import Propagator
 
         stop = _stop_on_signals()
-        service = await ConfigService.open(Path.cwd(), os.environ, configure_logs=True)
+        service = await open_service(Path.cwd(), os.environ, configure_logs=True)
         try:
 
             def show(applied: AppliedVersion) -> None:

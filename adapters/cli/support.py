@@ -17,8 +17,8 @@ from typing import Any, Final, TypeVar
 
 import click
 
-from adapters.service import ConfigService
 from adapters.sources.jsonc import JsoncError
+from adapters.wiring import open_service
 from eventstore.errors import ConfigError, ValidationFailed, VersionConflict
 from projections.diff import Diff
 
@@ -45,7 +45,7 @@ def command(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]
     @wraps(fn)
     def run(*args: Any, **kwargs: Any) -> None:
         async def main() -> None:
-            service = await ConfigService.open(Path.cwd(), os.environ)
+            service = await open_service(Path.cwd(), os.environ)
             try:
                 await fn(service, *args, **kwargs)
             finally:
