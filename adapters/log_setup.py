@@ -14,7 +14,6 @@ secret lives while it is being used.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from eventstore.errors import ConfigError, Issue, ValidationFailed
+from eventstore.masking import redact_envelopes
 from eventstore.secret import MASK, Secret
 
 __all__ = [
@@ -198,9 +198,6 @@ _SECRET_KEY_PARTS: Final = (
     "encryption_key",
     "authorization",
 )
-# Our ciphertext envelope; masked even though it is encrypted, because it identifies the key
-# version and length of the secret and has no business in a log.
-_ENVELOPE: Final = re.compile(r"enc:v1:[^\s\"',;)\]}]*")
 # The console renderer needs the raw exception tuple; its text is rendered without locals.
 _UNTOUCHED_KEYS: Final = frozenset({"exc_info"})
 
@@ -228,7 +225,7 @@ def _redact_value(value: Any) -> Any:
     if isinstance(value, Secret):
         return MASK
     if isinstance(value, str):
-        return _ENVELOPE.sub(MASK, value)
+        return redact_envelopes(value)  # an envelope tells key version and length: no log
     if isinstance(value, Mapping):
         return {key: _redact_field(key, item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

@@ -22,10 +22,10 @@ from adapters.storage.sqlite import SqliteEventLog
 from adapters.tenant_service import TenantService
 from eventstore import events
 from eventstore.commands import PLATFORM_SCOPE, Author, ConfigCommands, SaveResult
-from eventstore.crypto import mask_fields
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, ChainReport, ChainVerifier, HashChain
 from eventstore.log import EventLog
+from eventstore.masking import mask_fields
 from eventstore.resolve import strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS

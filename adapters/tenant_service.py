@@ -17,8 +17,9 @@ from typing import Any, Unpack
 
 from adapters.propagation.announcer import Announcer
 from eventstore.commands import Author, ConfigCommands
-from eventstore.crypto import FieldCipher, mask_fields
+from eventstore.crypto import FieldCipher
 from eventstore.log import EventLog
+from eventstore.masking import mask_fields
 from eventstore.resolve import Bootstrap
 from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS
 from eventstore.state import StoredConfig

@@ -18,12 +18,13 @@ from typing import Any, Final
 import attrs
 
 from eventstore import events
-from eventstore.crypto import FieldCipher, restore_masked
+from eventstore.crypto import FieldCipher
 from eventstore.docpath import deep_merge, set_path
 from eventstore.document_stream import DocumentStream, EventFactory, Persisted
 from eventstore.errors import Issue, ValidationFailed, VersionConflict
 from eventstore.events import ConfigChanged, FieldChange, SecretRevealed
 from eventstore.log import EventLog
+from eventstore.masking import restore_masked
 from eventstore.resolve import (
     Bootstrap,
     bootstrap_only_paths_in,

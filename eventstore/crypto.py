@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from eventstore.docpath import MISSING, delete_path, get_path, has_path, set_path, split_path
+from eventstore.docpath import get_path, set_path, split_path
 from eventstore.errors import ConfigError
-from eventstore.secret import MASK
+from eventstore.secret import is_unset
 
 FieldValue: TypeAlias = str | list[str]
 """What a sensitive field holds in plaintext: a string, or a list of strings (cookie secrets)."""
@@ -329,10 +329,6 @@ class FieldCipher:
 # --- whole documents ------------------------------------------------------------------------
 
 
-def _is_empty(value: object) -> bool:
-    return value is None or value == "" or value == []
-
-
 def encrypt_fields(
     doc: Mapping[str, Any], paths: Iterable[str], cipher: FieldCipher, scope: str
 ) -> dict[str, Any]:
@@ -344,7 +340,7 @@ def encrypt_fields(
     result = dict(doc)
     for path in paths:
         value = get_path(result, path, None)
-        if _is_empty(value) or cipher.is_envelope(value):
+        if is_unset(value) or cipher.is_envelope(value):
             continue
         result = set_path(result, path, cipher.encrypt(value, scope=scope, path=path))
     return result
@@ -367,7 +363,7 @@ def encrypt_changed(
     result = dict(plain)
     for path in paths:
         value = get_path(result, path, None)
-        if _is_empty(value):
+        if is_unset(value):
             continue
         if value == get_path(stored_plain, path, None):
             result = set_path(result, path, get_path(stored, path, None))
@@ -386,105 +382,3 @@ def decrypt_fields(
         if cipher.is_envelope(value):
             result = set_path(result, path, cipher.decrypt(value, scope=scope, path=path))
     return result
-
-
-# --- masking (D11) --------------------------------------------------------------------------
-
-
-def _mask_scalar(value: Any) -> Any:
-    return value if value is None or value == "" else MASK
-
-
-def mask_value(value: Any) -> Any:
-    """Hide a sensitive value for display and export, keeping "unset" visible.
-
-    A list is masked element by element so that the reader still sees how many secrets there
-    are. Values of unexpected types are masked too: hiding too much is the safe failure.
-    """
-    if isinstance(value, list):
-        return [_mask_scalar(item) for item in value]
-    return _mask_scalar(value)
-
-
-def mask_fields(doc: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
-    """Return ``doc`` with every listed field that is present masked."""
-    result = dict(doc)
-    for path in paths:
-        if has_path(result, path):
-            result = set_path(result, path, mask_value(get_path(result, path)))
-    return result
-
-
-def is_masked(value: Any) -> bool:
-    """Tell whether ``value`` is the mask, or a non-empty list of nothing but masks."""
-    if isinstance(value, list):
-        return bool(value) and all(item == MASK for item in value)
-    return isinstance(value, str) and value == MASK
-
-
-def _holds_mask(value: Any) -> bool:
-    return value == MASK or (isinstance(value, list) and MASK in value)
-
-
-def _restore_list(path: str, incoming: list[Any], current: Any) -> tuple[list[Any], bool]:
-    """Put current elements back where ``incoming`` holds the mask, position by position.
-
-    A masked element with no current counterpart is dropped: keeping it would store the mask
-    itself as a secret.
-    """
-    if current is not None and not isinstance(current, list):
-        raise ValueError(
-            f"cannot restore masked elements of {path}: the current value is not a plain list "
-            "(decrypt it first)"
-        )
-    previous = current or []
-    restored: list[Any] = []
-    changed = False
-    for index, item in enumerate(incoming):
-        if item != MASK:
-            restored.append(item)
-        elif index < len(previous):
-            restored.append(previous[index])
-            changed = True
-    return restored, changed
-
-
-def _restore_one(path: str, incoming: Any, current: Any) -> tuple[Any, bool]:
-    """Return the restored value (``MISSING`` to remove the field) and whether anything came back.
-
-    A wholly masked value takes the current one whole, whatever form it has (plaintext or
-    envelope); a list is restored element by element only when it is partly masked or the
-    current value is a plain list too.
-    """
-    if isinstance(incoming, list) and (isinstance(current, list) or not is_masked(incoming)):
-        restored, changed = _restore_list(path, incoming, current)
-        return (restored if restored else MISSING), changed
-    if _is_empty(current):
-        return MISSING, False
-    return current, True
-
-
-def restore_masked(
-    incoming: Mapping[str, Any], current: Mapping[str, Any], paths: Iterable[str]
-) -> tuple[dict[str, Any], list[str]]:
-    """Replace masks in an imported or saved document by the values they stand for.
-
-    Exports and the UI show secrets masked; sending such a document back means "keep what is
-    there", not "set the secret to the mask". A partly masked list needs ``current`` in
-    plaintext, as elements are matched by position. A mask with nothing to restore is removed,
-    so the mask never becomes a stored secret. Returns the new document and the restored paths.
-    """
-    result = dict(incoming)
-    restored_paths: list[str] = []
-    for path in paths:
-        value = get_path(result, path, None)
-        if not _holds_mask(value):
-            continue
-        new_value, restored = _restore_one(path, value, get_path(current, path, None))
-        if new_value is MISSING:
-            result = delete_path(result, path)
-        else:
-            result = set_path(result, path, new_value)
-        if restored:
-            restored_paths.append(path)
-    return result, restored_paths

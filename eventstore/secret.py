@@ -12,6 +12,11 @@ from typing import Final
 MASK: Final = "•••••••"
 
 
+def is_unset(value: object) -> bool:
+    """``None``, ``""`` and ``[]`` mean "no secret here": never encrypted, never masked."""
+    return value is None or value == "" or value == []
+
+
 class Secret:
     """Holds a secret string; only :meth:`reveal` gives the value back."""
 

@@ -20,12 +20,13 @@ import attrs
 from eventstore import events
 from eventstore.commands import Author, ConfigCommands
 from eventstore.computed import TenantRef
-from eventstore.crypto import FieldCipher, restore_masked
+from eventstore.crypto import FieldCipher
 from eventstore.docpath import deep_merge
 from eventstore.document_stream import DocumentStream, EventFactory, Persisted
 from eventstore.errors import Issue, ValidationFailed
 from eventstore.events import FieldChange, TenantChanged, TenantOverrideChanged
 from eventstore.log import EventLog
+from eventstore.masking import restore_masked
 from eventstore.resolve import Bootstrap, layered_document
 from eventstore.retry import until_appended
 from eventstore.schema import AppConfig, structure

@@ -15,13 +15,12 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, Literal, TypedDict, Unpack
 
 import attrs
 
-from eventstore.crypto import ENVELOPE_PREFIX, mask_value
 from eventstore.events import (
     CONFIG_CHANGED,
     SECRET_REVEALED,
@@ -38,12 +37,11 @@ from eventstore.events import (
     decode,
 )
 from eventstore.log import EventLog, RecordedEvent
-from eventstore.schema.paths import SECRET_FIELDS, TENANT_ENCRYPTED_FIELDS
+from eventstore.masking import mask_for_display
 from eventstore.tenants import slug_of_stream
 
 EntryKind = Literal["change", "reveal", "adjustment", "tenant", "token"]
 
-_SECRET_PATHS: Final = frozenset(SECRET_FIELDS) | frozenset(TENANT_ENCRYPTED_FIELDS)
 _AUDITED: Final = (
     CONFIG_CHANGED,
     SECRET_REVEALED,
@@ -52,40 +50,6 @@ _AUDITED: Final = (
     TOKEN_CREATED,
     TOKEN_REVOKED,
 )
-
-
-# --- masking ----------------------------------------------------------------------------------
-
-
-def _holds_envelope(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.startswith(ENVELOPE_PREFIX)
-    if isinstance(value, list):
-        return any(_holds_envelope(item) for item in value)
-    if isinstance(value, Mapping):
-        return any(_holds_envelope(item) for item in value.values())
-    return False
-
-
-def mask_for_display(path: str, value: Any) -> Any:
-    """Return ``value`` as it may be shown for the setting at ``path`` (D11).
-
-    A secret path is masked whatever its value's type (hiding too much is the safe failure);
-    any other value is masked if it holds a ciphertext envelope, because an envelope at an
-    unexpected path means a secret we do not know about. An object is masked key by key, so a
-    section that appears or disappears as a whole still hides the secrets inside it. ``None``
-    and ``""`` stay visible so "unset" can be told from "set".
-    """
-    if path in _SECRET_PATHS:
-        return mask_value(value)
-    if isinstance(value, Mapping):
-        return {
-            key: mask_for_display(f"{path}.{key}" if path else key, item)
-            for key, item in value.items()
-        }
-    if _holds_envelope(value):
-        return mask_value(value)
-    return value
 
 
 # --- entries ----------------------------------------------------------------------------------

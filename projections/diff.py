@@ -28,7 +28,7 @@ from typing import Any, Final, Literal, Protocol
 
 import attrs
 
-from projections.audit import mask_for_display
+from eventstore.masking import mask_for_display
 
 ChangeType = Literal["added", "removed", "modified"]
 

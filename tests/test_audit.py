@@ -18,6 +18,7 @@ from eventstore.events import (
     encode,
 )
 from eventstore.log import RecordedEvent
+from eventstore.masking import mask_for_display
 from eventstore.secret import MASK
 from eventstore.state import AUDIT_STREAM, PLATFORM_STREAM
 from projections.audit import (
@@ -26,7 +27,6 @@ from projections.audit import (
     audit_entries,
     decode_cursor,
     encode_cursor,
-    mask_for_display,
     page,
 )
 

@@ -21,14 +21,11 @@ from eventstore.crypto import (
     encrypt_fields,
     generate_encryption_key,
     is_envelope,
-    is_masked,
     key_id,
-    mask_fields,
-    mask_value,
     parse_encryption_key,
-    restore_masked,
 )
 from eventstore.errors import ConfigError
+from eventstore.masking import is_masked, mask_fields, mask_value, restore_masked
 from eventstore.secret import MASK
 
 KEY_A = bytes(range(32))

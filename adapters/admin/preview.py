@@ -17,8 +17,8 @@ import attrs
 
 from adapters.service import ConfigService
 from eventstore.commands import EXPORT_METADATA_KEYS
-from eventstore.crypto import restore_masked
 from eventstore.docpath import deep_merge
+from eventstore.masking import restore_masked
 from eventstore.resolve import layered_document, strip_unpersisted
 from eventstore.schema import AppConfig, structure
 from eventstore.schema.paths import SECRET_FIELDS

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.service import ConfigService
-from eventstore.crypto import restore_masked
+from eventstore.masking import restore_masked
 from eventstore.schema.paths import SECRET_FIELDS
 
 _ABSENT = object()
