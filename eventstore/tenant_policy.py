@@ -60,67 +60,81 @@ def enforce(
     skipped where either side is absent or null, so an override that does not mention a path is
     never given one.
     """
-    doc: dict[str, Any] = dict(overrides)
-    found: list[ConstraintViolation] = []
+    clamp = _Clamp(overrides, platform)
+    clamp.floors()
+    clamp.ceilings()
+    clamp.ordered_floors()
+    return clamp.doc, tuple(clamp.found)
 
-    def adjust(path: str, original: Any, adjusted: Any, reason: str) -> None:
-        nonlocal doc
-        doc = set_path(doc, path, adjusted)
-        found.append(ConstraintViolation(path, original, adjusted, reason))
 
-    def pair(path: str) -> tuple[Any, Any] | None:
-        tenant = get_path(doc, path, _ABSENT)
-        base = get_path(platform, path, _ABSENT)
+class _Clamp:
+    """One run of :func:`enforce`: the overrides as adjusted so far and what was adjusted."""
+
+    def __init__(self, overrides: Mapping[str, Any], platform: Mapping[str, Any]) -> None:
+        self.doc: dict[str, Any] = dict(overrides)
+        self.found: list[ConstraintViolation] = []
+        self._platform = platform
+
+    def adjust(self, path: str, original: Any, adjusted: Any, reason: str) -> None:
+        self.doc = set_path(self.doc, path, adjusted)
+        self.found.append(ConstraintViolation(path, original, adjusted, reason))
+
+    def pair(self, path: str) -> tuple[Any, Any] | None:
+        """(tenant value, platform value), or None when either is absent or null."""
+        tenant = get_path(self.doc, path, _ABSENT)
+        base = get_path(self._platform, path, _ABSENT)
         if tenant in (_ABSENT, None) or base in (_ABSENT, None):
             return None
         return tenant, base
 
-    for path in BOOLEAN_FLOORS:
-        values = pair(path)
-        if values and values[1] is True and values[0] is False:
-            adjust(path, False, True, "Boolean floor: platform requires enabled")
-    for path in NUMERIC_FLOORS:
-        values = pair(path)
-        numbers = _numbers(values)
-        if numbers and numbers[0] < numbers[1]:
-            adjust(
-                path,
-                numbers[0],
-                numbers[1],
-                f"Numeric floor: must be >= platform value ({js_number(numbers[1])})",
-            )
-    for path, rule in NUMERIC_FLOORS.items():
-        minimum = rule.absolute_minimum if isinstance(rule, NumericFloor) else None
-        value = _number(get_path(doc, path, None))
-        if minimum is not None and pair(path) and value is not None and value < minimum:
-            adjust(path, value, minimum, f"Absolute minimum {minimum} per NIST SP 800-63B")
-    for path, rule in CEILINGS.items():
-        numbers = _numbers(pair(path))
-        if not numbers:
-            continue
-        tenant, base = numbers
-        zero_unlimited = isinstance(rule, Ceiling) and rule.zero_unlimited
-        if zero_unlimited and base == 0:
-            continue
-        if zero_unlimited and tenant == 0:
-            limit = js_number(base)
-            adjust(
-                path,
-                0,
-                base,
-                f"Ceiling: tenant cannot set unlimited when platform limits to {limit}",
-            )
-        elif tenant > base:
-            adjust(path, tenant, base, f"Ceiling: must be <= platform value ({js_number(base)})")
-    for path, rule in ORDERED_FLOORS.items():
-        values = pair(path)
-        if not values or not isinstance(rule, OrderedFloor):
-            continue
-        tenant, base = values
-        order = rule.order
-        if tenant in order and base in order and order.index(tenant) < order.index(base):
-            adjust(path, tenant, base, f"Floor: cannot weaken from '{base}' to '{tenant}'")
-    return doc, tuple(found)
+    def floors(self) -> None:
+        """Boolean floors, numeric floors, then the absolute minimums."""
+        for path in BOOLEAN_FLOORS:
+            values = self.pair(path)
+            if values and values[1] is True and values[0] is False:
+                self.adjust(path, False, True, "Boolean floor: platform requires enabled")
+        for path in NUMERIC_FLOORS:
+            numbers = _numbers(self.pair(path))
+            if numbers and numbers[0] < numbers[1]:
+                floor = js_number(numbers[1])
+                reason = f"Numeric floor: must be >= platform value ({floor})"
+                self.adjust(path, numbers[0], numbers[1], reason)
+        for path, rule in NUMERIC_FLOORS.items():
+            minimum = rule.absolute_minimum if isinstance(rule, NumericFloor) else None
+            value = _number(get_path(self.doc, path, None))
+            if minimum is not None and self.pair(path) and value is not None and value < minimum:
+                reason = f"Absolute minimum {minimum} per NIST SP 800-63B"
+                self.adjust(path, value, minimum, reason)
+
+    def ceilings(self) -> None:
+        """Ceilings; where the reference says so, ``0`` means unlimited on either side."""
+        for path, rule in CEILINGS.items():
+            numbers = _numbers(self.pair(path))
+            if not numbers:
+                continue
+            tenant, base = numbers
+            zero_unlimited = isinstance(rule, Ceiling) and rule.zero_unlimited
+            if zero_unlimited and base == 0:
+                continue
+            if zero_unlimited and tenant == 0:
+                limit = js_number(base)
+                reason = f"Ceiling: tenant cannot set unlimited when platform limits to {limit}"
+                self.adjust(path, 0, base, reason)
+            elif tenant > base:
+                reason = f"Ceiling: must be <= platform value ({js_number(base)})"
+                self.adjust(path, tenant, base, reason)
+
+    def ordered_floors(self) -> None:
+        """An ordered setting (``user_verification``) may not be weakened below the platform."""
+        for path, rule in ORDERED_FLOORS.items():
+            values = self.pair(path)
+            if not values or not isinstance(rule, OrderedFloor):
+                continue
+            tenant, base = values
+            order = rule.order
+            if tenant in order and base in order and order.index(tenant) < order.index(base):
+                reason = f"Floor: cannot weaken from '{base}' to '{tenant}'"
+                self.adjust(path, tenant, base, reason)
 
 
 def _number(value: Any) -> float | int | None:

@@ -113,62 +113,57 @@ def entries_of(recorded: RecordedEvent) -> list[AuditEntry]:
     if isinstance(event, ChangeEvent):
         return _change_entries(recorded, event)
     if isinstance(event, TenantChanged):
-        record = {
-            "display_name": event.display_name,
-            "domain": event.domain,
-            "status": event.status,
-        }
-        return [
-            AuditEntry(
-                kind="tenant",
-                who=event.actor,
-                when=event.at,
-                why=event.reason or ("created" if event.created else "updated"),
-                path=event.slug,
-                old=None,
-                new=record,
-                version=recorded.version,
-                semver=None,
-                origin="create" if event.created else "update",
-                stream=recorded.stream,
-                position=recorded.position,
-            )
-        ]
+        return [_tenant_entry(recorded, event)]
     if isinstance(event, ApiTokenCreated | ApiTokenRevoked):
-        created = isinstance(event, ApiTokenCreated)
+        return [_token_entry(recorded, event)]
+    if isinstance(event, SecretRevealed):
         return [
-            AuditEntry(
-                kind="token",
-                who=event.actor,
-                when=event.at,
-                why="API token created" if created else "API token revoked",
-                path=event.name,
-                old=None,
-                new={"scopes": list(event.scopes)} if isinstance(event, ApiTokenCreated) else None,
-                version=recorded.version,
-                semver=None,
-                origin="create" if created else "revoke",
-                stream=recorded.stream,
-                position=recorded.position,
-            )
+            _entry(recorded, "reveal", event.actor, event.at, event.reason, event.path, None, None)
         ]
-    assert isinstance(event, SecretRevealed)
-    return [
-        AuditEntry(
-            kind="reveal",
-            who=event.actor,
-            when=event.at,
-            why=event.reason,
-            path=event.path,
-            old=None,
-            new=None,
-            version=None,
-            semver=None,
-            origin=None,
-            stream=recorded.stream,
-            position=recorded.position,
-        )
-    ]
+    return []
+
+
+def _entry(
+    recorded: RecordedEvent,
+    kind: EntryKind,
+    who: str,
+    when: datetime,
+    why: str,
+    path: str,
+    new: Any,
+    origin: str | None,
+) -> AuditEntry:
+    """An entry of a registry, token or reveal event: no old value and no config version."""
+    return AuditEntry(
+        kind=kind,
+        who=who,
+        when=when,
+        why=why,
+        path=path,
+        old=None,
+        new=new,
+        version=recorded.version if kind != "reveal" else None,
+        semver=None,
+        origin=origin,
+        stream=recorded.stream,
+        position=recorded.position,
+    )
+
+
+def _tenant_entry(recorded: RecordedEvent, event: TenantChanged) -> AuditEntry:
+    record = {"display_name": event.display_name, "domain": event.domain, "status": event.status}
+    why = event.reason or ("created" if event.created else "updated")
+    origin = "create" if event.created else "update"
+    return _entry(recorded, "tenant", event.actor, event.at, why, event.slug, record, origin)
+
+
+def _token_entry(recorded: RecordedEvent, event: ApiTokenCreated | ApiTokenRevoked) -> AuditEntry:
+    if isinstance(event, ApiTokenCreated):
+        new: Any = {"scopes": list(event.scopes)}
+        why, origin = "API token created", "create"
+    else:
+        new, why, origin = None, "API token revoked", "revoke"
+    return _entry(recorded, "token", event.actor, event.at, why, event.name, new, origin)
 
 
 def _change_entries(recorded: RecordedEvent, event: ChangeEvent) -> list[AuditEntry]:
