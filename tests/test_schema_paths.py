@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventstore import computed
-from eventstore.schema.kinds import ListOf, Nested
+from eventstore.schema.kinds import ListOf
 from eventstore.schema.paths import (
     ALLOWED_TENANT_FIELDS,
     BOOLEAN_FLOORS,
@@ -26,6 +26,7 @@ from eventstore.schema.paths import (
     walk,
 )
 from eventstore.schema.policy import Ceiling, NumericFloor, OrderedFloor
+from eventstore.schema.structure import Nested
 
 Load = Callable[[str], Any]
 

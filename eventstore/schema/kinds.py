@@ -431,23 +431,6 @@ class AssetLocation(_Plain):
         return value
 
 
-@attrs.frozen
-class Nested:
-    """A list element that is itself a settings class."""
-
-    cls: type
-
-    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
-        from eventstore.schema.structure import structure_into
-
-        return structure_into(self.cls, value, path, issues)
-
-    def dump(self, value: Any, reveal: bool) -> Any:
-        from eventstore.schema.structure import unstructure
-
-        return unstructure(value, reveal=reveal)
-
-
 # Kinds shared by many settings.
 TEXT: Final = Text()
 ROUTE: Final = Text(min_length=2, starts_with="/")
@@ -483,7 +466,6 @@ __all__: Sequence[str] = (
     "Kind",
     "ListOf",
     "MapOf",
-    "Nested",
     "Number",
     "Pattern",
     "Sensitive",

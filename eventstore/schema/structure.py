@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import attrs
+
 from eventstore.computed import EMPTY_SECRET_MESSAGE, GeneratedSecret
 from eventstore.errors import Issue, ValidationFailed
 from eventstore.schema.declare import NORMALISERS, REFINEMENTS, declared_fields
@@ -149,3 +151,20 @@ def unstructure(obj: Any, *, reveal: bool = False) -> dict[str, Any]:
             assert d.info.kind is not None
             out[d.info.key] = d.info.kind.dump(value, reveal)
     return out
+
+
+@attrs.frozen
+class Nested:
+    """A list element that is itself a settings class: the kind of ``ListOf(Nested(Cls))``.
+
+    It lives with the walker rather than with the other kinds because parsing it *is*
+    structuring; the kinds stay leaves that know nothing of settings classes.
+    """
+
+    cls: type
+
+    def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
+        return structure_into(self.cls, value, path, issues)
+
+    def dump(self, value: Any, reveal: bool) -> Any:
+        return unstructure(value, reveal=reveal)

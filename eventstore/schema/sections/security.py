@@ -19,7 +19,6 @@ from eventstore.schema.kinds import (
     Choice,
     Integer,
     ListOf,
-    Nested,
     Number,
     Pattern,
     Sensitive,
@@ -33,6 +32,7 @@ from eventstore.schema.policy import (
     NumericFloor,
     OrderedFloor,
 )
+from eventstore.schema.structure import Nested
 from eventstore.secret import Secret
 
 
