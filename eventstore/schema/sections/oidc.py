@@ -25,68 +25,91 @@ from eventstore.schema.kinds import (
 from eventstore.schema.policy import CEILING
 from eventstore.secret import Secret
 
-# The JOSE algorithm families the JWA lists choose from.
-ASYMMETRIC_SIGNING_ALGS: Final = ListOf(
-    Choice(
-        (
-            "RS256",
-            "RS384",
-            "RS512",
-            "PS256",
-            "PS384",
-            "PS512",
-            "ES256",
-            "ES384",
-            "ES512",
-            "Ed25519",
-            "EdDSA",
-        )
+# The JOSE algorithms (JWA) the `oidc.jwa` lists choose from, by family. HMAC signatures are
+# keyed with a client's secret, so they are only offered where the client signs.
+ASYMMETRIC_SIGNING: Final = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "Ed25519",
+    "EdDSA",
+)
+HMAC_SIGNING: Final = ("HS256", "HS384", "HS512")
+KEY_MANAGEMENT: Final = (
+    "RSA-OAEP",
+    "RSA-OAEP-256",
+    "RSA-OAEP-384",
+    "RSA-OAEP-512",
+    "ECDH-ES",
+    "ECDH-ES+A128KW",
+    "ECDH-ES+A192KW",
+    "ECDH-ES+A256KW",
+    "A128KW",
+    "A192KW",
+    "A256KW",
+    "A128GCMKW",
+    "A192GCMKW",
+    "A256GCMKW",
+    "dir",
+)
+CONTENT_ENCRYPTION: Final = (
+    "A128CBC-HS256",
+    "A128GCM",
+    "A192CBC-HS384",
+    "A192GCM",
+    "A256CBC-HS512",
+    "A256GCM",
+)
+
+# What each kind of JWA list offers by default.
+DEFAULT_PROOF_SIGNING: Final = ("ES256", "Ed25519", "EdDSA")
+DEFAULT_SIGNING: Final = ("RS256", "PS256", "ES256", "Ed25519", "EdDSA")
+DEFAULT_CLIENT_SIGNING: Final = ("HS256", *DEFAULT_SIGNING)
+DEFAULT_KEY_MANAGEMENT: Final = ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir")
+DEFAULT_CONTENT_ENCRYPTION: Final = ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM")
+
+
+def proof_signing_setting() -> Any:
+    """Algorithms for proofs a client signs with its own key pair (DPoP, attestation):
+    asymmetric only, since there is no shared secret to key an HMAC with."""
+    return setting(DEFAULT_PROOF_SIGNING, ListOf(Choice(ASYMMETRIC_SIGNING)))
+
+
+def signing_setting(*, client_signed: bool = False) -> Any:
+    """Algorithms for a signed JWT; ``client_signed`` ones (request objects, client
+    authentication) also default to HS256, keyed with the client's secret."""
+    return setting(
+        DEFAULT_CLIENT_SIGNING if client_signed else DEFAULT_SIGNING,
+        ListOf(Choice(ASYMMETRIC_SIGNING + HMAC_SIGNING)),
     )
-)
-KEY_MANAGEMENT_ALGS: Final = ListOf(
-    Choice(
-        (
-            "RSA-OAEP",
-            "RSA-OAEP-256",
-            "RSA-OAEP-384",
-            "RSA-OAEP-512",
-            "ECDH-ES",
-            "ECDH-ES+A128KW",
-            "ECDH-ES+A192KW",
-            "ECDH-ES+A256KW",
-            "A128KW",
-            "A192KW",
-            "A256KW",
-            "A128GCMKW",
-            "A192GCMKW",
-            "A256GCMKW",
-            "dir",
-        )
+
+
+def key_management_setting() -> Any:
+    """Algorithms that encrypt the content key of an encrypted JWT (its ``alg``)."""
+    return setting(DEFAULT_KEY_MANAGEMENT, ListOf(Choice(KEY_MANAGEMENT)))
+
+
+def content_encryption_setting() -> Any:
+    """Algorithms that encrypt the content of an encrypted JWT (its ``enc``)."""
+    return setting(DEFAULT_CONTENT_ENCRYPTION, ListOf(Choice(CONTENT_ENCRYPTION)))
+
+
+def ttl_setting(default: int, label: str) -> Any:
+    """A token or session lifetime in seconds: positive, and a ceiling for tenants, who may
+    shorten it but never extend it."""
+    message = f"{label} TTL must be a positive integer"
+    return setting(
+        default,
+        Integer(gt=0, gt_message=message, integer_message=message),
+        tenant=True,
+        policy=CEILING,
     )
-)
-CONTENT_ENCRYPTION_ALGS: Final = ListOf(
-    Choice(("A128CBC-HS256", "A128GCM", "A192CBC-HS384", "A192GCM", "A256CBC-HS512", "A256GCM"))
-)
-SIGNING_ALGS: Final = ListOf(
-    Choice(
-        (
-            "RS256",
-            "RS384",
-            "RS512",
-            "PS256",
-            "PS384",
-            "PS512",
-            "ES256",
-            "ES384",
-            "ES512",
-            "Ed25519",
-            "EdDSA",
-            "HS256",
-            "HS384",
-            "HS512",
-        )
-    )
-)
 
 
 @attrs.frozen
@@ -124,106 +147,16 @@ class OidcSecrets:
 class TokenTtl:
     """Settings under `oidc.token_ttl`."""
 
-    access_token: int = setting(
-        3600,
-        Integer(
-            gt=0,
-            gt_message="Access token TTL must be a positive integer",
-            integer_message="Access token TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    authorization_code: int = setting(
-        600,
-        Integer(
-            gt=0,
-            gt_message="Authorization code TTL must be a positive integer",
-            integer_message="Authorization code TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    backchannel_auth: int = setting(
-        600,
-        Integer(
-            gt=0,
-            gt_message="Backchannel authentication TTL must be a positive integer",
-            integer_message="Backchannel authentication TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    client_credentials: int = setting(
-        3600,
-        Integer(
-            gt=0,
-            gt_message="Client credentials TTL must be a positive integer",
-            integer_message="Client credentials TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    device_code: int = setting(
-        600,
-        Integer(
-            gt=0,
-            gt_message="Device code TTL must be a positive integer",
-            integer_message="Device code TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    grant: int = setting(
-        3600,
-        Integer(
-            gt=0,
-            gt_message="Grant TTL must be a positive integer",
-            integer_message="Grant TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    id_token: int = setting(
-        3600,
-        Integer(
-            gt=0,
-            gt_message="ID token TTL must be a positive integer",
-            integer_message="ID token TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    interaction: int = setting(
-        600,
-        Integer(
-            gt=0,
-            gt_message="Interaction TTL must be a positive integer",
-            integer_message="Interaction TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    refresh_token: int = setting(
-        86400,
-        Integer(
-            gt=0,
-            gt_message="Refresh token TTL must be a positive integer",
-            integer_message="Refresh token TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
-    session: int = setting(
-        86400,
-        Integer(
-            gt=0,
-            gt_message="Session TTL must be a positive integer",
-            integer_message="Session TTL must be a positive integer",
-        ),
-        tenant=True,
-        policy=CEILING,
-    )
+    access_token: int = ttl_setting(3600, "Access token")
+    authorization_code: int = ttl_setting(600, "Authorization code")
+    backchannel_auth: int = ttl_setting(600, "Backchannel authentication")
+    client_credentials: int = ttl_setting(3600, "Client credentials")
+    device_code: int = ttl_setting(600, "Device code")
+    grant: int = ttl_setting(3600, "Grant")
+    id_token: int = ttl_setting(3600, "ID token")
+    interaction: int = ttl_setting(600, "Interaction")
+    refresh_token: int = ttl_setting(86400, "Refresh token")
+    session: int = ttl_setting(86400, "Session")
 
 
 @attrs.frozen
@@ -274,78 +207,24 @@ class Discovery:
 class Jwa:
     """Settings under `oidc.jwa`."""
 
-    attest_signing_alg_values: tuple[Any, ...] = setting(
-        ("ES256", "Ed25519", "EdDSA"),
-        ASYMMETRIC_SIGNING_ALGS,
-    )
-    authorization_encryption_alg_values: tuple[Any, ...] = setting(
-        ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        KEY_MANAGEMENT_ALGS,
-    )
-    authorization_encryption_enc_values: tuple[Any, ...] = setting(
-        ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        CONTENT_ENCRYPTION_ALGS,
-    )
-    authorization_signing_alg_values: tuple[Any, ...] = setting(
-        ("RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        SIGNING_ALGS,
-    )
-    client_auth_signing_alg_values: tuple[Any, ...] = setting(
-        ("HS256", "RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        SIGNING_ALGS,
-    )
-    dpop_signing_alg_values: tuple[Any, ...] = setting(
-        ("ES256", "Ed25519", "EdDSA"),
-        ASYMMETRIC_SIGNING_ALGS,
-    )
-    id_token_encryption_alg_values: tuple[Any, ...] = setting(
-        ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        KEY_MANAGEMENT_ALGS,
-    )
-    id_token_encryption_enc_values: tuple[Any, ...] = setting(
-        ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        CONTENT_ENCRYPTION_ALGS,
-    )
-    id_token_signing_alg_values: tuple[Any, ...] = setting(
-        ("RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        SIGNING_ALGS,
-    )
-    introspection_encryption_alg_values: tuple[Any, ...] = setting(
-        ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        KEY_MANAGEMENT_ALGS,
-    )
-    introspection_encryption_enc_values: tuple[Any, ...] = setting(
-        ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        CONTENT_ENCRYPTION_ALGS,
-    )
-    introspection_signing_alg_values: tuple[Any, ...] = setting(
-        ("RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        SIGNING_ALGS,
-    )
-    request_object_encryption_alg_values: tuple[Any, ...] = setting(
-        ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        KEY_MANAGEMENT_ALGS,
-    )
-    request_object_encryption_enc_values: tuple[Any, ...] = setting(
-        ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        CONTENT_ENCRYPTION_ALGS,
-    )
-    request_object_signing_alg_values: tuple[Any, ...] = setting(
-        ("HS256", "RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        SIGNING_ALGS,
-    )
-    userinfo_encryption_alg_values: tuple[Any, ...] = setting(
-        ("A128KW", "A256KW", "ECDH-ES", "RSA-OAEP", "RSA-OAEP-256", "dir"),
-        KEY_MANAGEMENT_ALGS,
-    )
-    userinfo_encryption_enc_values: tuple[Any, ...] = setting(
-        ("A128CBC-HS256", "A128GCM", "A256CBC-HS512", "A256GCM"),
-        CONTENT_ENCRYPTION_ALGS,
-    )
-    userinfo_signing_alg_values: tuple[Any, ...] = setting(
-        ("RS256", "PS256", "ES256", "Ed25519", "EdDSA"),
-        SIGNING_ALGS,
-    )
+    attest_signing_alg_values: tuple[Any, ...] = proof_signing_setting()
+    authorization_encryption_alg_values: tuple[Any, ...] = key_management_setting()
+    authorization_encryption_enc_values: tuple[Any, ...] = content_encryption_setting()
+    authorization_signing_alg_values: tuple[Any, ...] = signing_setting()
+    client_auth_signing_alg_values: tuple[Any, ...] = signing_setting(client_signed=True)
+    dpop_signing_alg_values: tuple[Any, ...] = proof_signing_setting()
+    id_token_encryption_alg_values: tuple[Any, ...] = key_management_setting()
+    id_token_encryption_enc_values: tuple[Any, ...] = content_encryption_setting()
+    id_token_signing_alg_values: tuple[Any, ...] = signing_setting()
+    introspection_encryption_alg_values: tuple[Any, ...] = key_management_setting()
+    introspection_encryption_enc_values: tuple[Any, ...] = content_encryption_setting()
+    introspection_signing_alg_values: tuple[Any, ...] = signing_setting()
+    request_object_encryption_alg_values: tuple[Any, ...] = key_management_setting()
+    request_object_encryption_enc_values: tuple[Any, ...] = content_encryption_setting()
+    request_object_signing_alg_values: tuple[Any, ...] = signing_setting(client_signed=True)
+    userinfo_encryption_alg_values: tuple[Any, ...] = key_management_setting()
+    userinfo_encryption_enc_values: tuple[Any, ...] = content_encryption_setting()
+    userinfo_signing_alg_values: tuple[Any, ...] = signing_setting()
 
 
 @attrs.frozen

@@ -6,7 +6,7 @@ paths elsewhere (encrypted, tenant-overridable, bootstrap-only, policy) is deriv
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -492,6 +492,11 @@ class Authentication:
     password_breach_detection: PasswordBreachDetection = section(PasswordBreachDetection)
 
 
+# The algorithms the key store can generate signing keys for; it keeps keys for all of them
+# unless told otherwise, so any client can be served.
+KEY_ALGORITHMS: Final = ("RS256", "ES256", "EdDSA")
+
+
 @attrs.frozen
 class KeyStore:
     """Settings under `security.key_store`."""
@@ -504,9 +509,9 @@ class KeyStore:
         7200, Integer(gt=0, gt_message="Overlap window must be a positive integer")
     )
     algorithms: tuple[Any, ...] = setting(
-        ("RS256", "ES256", "EdDSA"),
+        KEY_ALGORITHMS,
         ListOf(
-            Choice(("RS256", "ES256", "EdDSA")),
+            Choice(KEY_ALGORITHMS),
             min_items=1,
             min_items_message="At least one signing algorithm is required",
         ),
