@@ -6,12 +6,16 @@ paths elsewhere (encrypted, tenant-overridable, bootstrap-only, policy) is deriv
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
 from eventstore.schema.declare import section, setting
 from eventstore.schema.kinds import LOCALE, ListOf, Text
+
+# The locales the product ships translations for: available to users by default, and what
+# discovery advertises as supported for claims and the UI.
+SHIPPED_LOCALES: Final = ("en", "fr", "es", "pt", "de", "it", "ru", "zh", "ja", "ko")
 
 
 @attrs.frozen
@@ -20,7 +24,7 @@ class Locales:
 
     default: str = setting("en", LOCALE, tenant=True)
     available: tuple[Any, ...] = setting(
-        ("en", "fr", "es", "pt", "de", "it", "ru", "zh", "ja", "ko"),
+        SHIPPED_LOCALES,
         ListOf(
             LOCALE,
             min_items=1,

@@ -7,7 +7,7 @@ paths elsewhere (encrypted, tenant-overridable, bootstrap-only, policy) is deriv
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -404,17 +404,16 @@ class Facebook:
     scopes: tuple[Any, ...] = setting(("email", "public_profile"), ListOf(TEXT))
 
 
+# The providers a sign-in can go through; all of them are available unless narrowed.
+SOCIAL_PROVIDERS: Final = ("google", "github", "microsoft", "linkedin", "facebook")
+
+
 @attrs.frozen
 class SocialProviders:
     """Settings under `features.social_providers`."""
 
-    enabled: tuple[Any, ...] = setting(
-        (), ListOf(Choice(("google", "github", "microsoft", "linkedin", "facebook"))), tenant=True
-    )
-    available: tuple[Any, ...] = setting(
-        ("google", "github", "microsoft", "linkedin", "facebook"),
-        ListOf(Choice(("google", "github", "microsoft", "linkedin", "facebook"))),
-    )
+    enabled: tuple[Any, ...] = setting((), ListOf(Choice(SOCIAL_PROVIDERS)), tenant=True)
+    available: tuple[Any, ...] = setting(SOCIAL_PROVIDERS, ListOf(Choice(SOCIAL_PROVIDERS)))
     behavior: Behavior = section(Behavior, tenant=True)
     google: Google = section(Google)
     github: Github = section(Github)

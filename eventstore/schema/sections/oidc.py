@@ -23,6 +23,7 @@ from eventstore.schema.kinds import (
     Text,
 )
 from eventstore.schema.policy import CEILING
+from eventstore.schema.sections.application import SHIPPED_LOCALES
 from eventstore.secret import Secret
 
 # The JOSE algorithms (JWA) the `oidc.jwa` lists choose from, by family. HMAC signatures are
@@ -164,7 +165,7 @@ class Discovery:
     """Settings under `oidc.discovery`."""
 
     claims_locales_supported: tuple[Any, ...] | None = setting(
-        ("en", "fr", "es", "pt", "de", "it", "ru", "zh", "ja", "ko"),
+        SHIPPED_LOCALES,
         ListOf(LOCALE, unique=True),
         nullable=True,
         tenant=True,
@@ -197,7 +198,7 @@ class Discovery:
         computed=computed.DOCS_URL,
     )
     ui_locales_supported: tuple[Any, ...] | None = setting(
-        ("en", "fr", "es", "pt", "de", "it", "ru", "zh", "ja", "ko"),
+        SHIPPED_LOCALES,
         ListOf(LOCALE, unique=True),
         nullable=True,
     )
