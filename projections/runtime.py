@@ -99,9 +99,6 @@ class RuntimeView:
         """Call ``callback(applied)`` for every applied version; re-subscribing replaces."""
         self._subscribers[name] = callback
 
-    def unsubscribe(self, name: str) -> None:
-        self._subscribers.pop(name, None)
-
     def on_tenant_change(self, name: str, listener: TenantListener) -> None:
         """Call ``listener(slug)`` when a pass sees an event on a tenant's stream or a change
         of its registry record: tenant caches hang their eviction on this hook."""
