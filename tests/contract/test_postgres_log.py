@@ -21,12 +21,9 @@ from pg_server import (
     with_database,
 )
 
-from adapters.storage.postgres import (
-    SCHEMA_VERSION,
-    PostgresEventLog,
-    SchemaTooNewError,
-    redact_url,
-)
+from adapters.storage.postgres import SCHEMA_VERSION, PostgresEventLog
+from adapters.storage.redaction import redact_url
+from adapters.storage.sql_common import SchemaTooNewError
 from eventstore.errors import ConfigError
 from eventstore.hashchain import HashChain, verify_log
 from eventstore.log import EventLog, NewEvent, WrongExpectedVersion
