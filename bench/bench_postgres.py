@@ -26,7 +26,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 
-from adapters.storage.postgres import APPEND_LOCK, PostgresEventLog, redact_url
+from adapters.storage.postgres import APPEND_LOCK, PostgresEventLog
+from adapters.storage.redaction import redact_url
 from bench.report import Replay, Row, replay, replay_rows, status, table
 from eventstore.hashchain import HashChain
 from eventstore.log import NewEvent

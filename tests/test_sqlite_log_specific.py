@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.storage.sqlite import SCHEMA_VERSION, SchemaTooNewError, SqliteEventLog
+from adapters.storage.sql_common import SchemaTooNewError
+from adapters.storage.sqlite import SCHEMA_VERSION, SqliteEventLog
 from eventstore.hashchain import GENESIS, HashChain, verify_log
 from eventstore.log import NewEvent, Snapshot, WrongExpectedVersion, to_epoch_micros
 

@@ -39,7 +39,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import unquote
 
 from bson.binary import Binary
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
@@ -54,6 +53,7 @@ from pymongo.errors import (
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from adapters.storage.redaction import scrub, url_secrets
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
@@ -140,7 +140,7 @@ class MongoEventLog:
         a wrong URI or an unreachable server should stop the process at start-up with a message
         an operator can act on, and never one that repeats the URI's password.
         """
-        secrets = _uri_secrets(uri)
+        secrets = url_secrets(uri)
         try:
             client: AsyncMongoClient[Document] = AsyncMongoClient(
                 uri,
@@ -150,7 +150,7 @@ class MongoEventLog:
             database = client.get_default_database(DEFAULT_DATABASE).name
         except (PyMongoError, ValueError, TypeError) as error:
             raise ConfigError(
-                f"STORAGE_MONGODB_URI is not a valid MongoDB URI: {_redact(error, secrets)}"
+                f"STORAGE_MONGODB_URI is not a valid MongoDB URI: {scrub(str(error), secrets)}"
             ) from None
         log = cls(client, database, chain, clock)
         try:
@@ -160,7 +160,7 @@ class MongoEventLog:
             await client.close()
             raise ConfigError(
                 f"MongoDB is not reachable: no server answered within "
-                f"{server_selection_timeout:g} s ({_redact(_first_line(error), secrets)}). "
+                f"{server_selection_timeout:g} s ({scrub(_first_line(error), secrets)}). "
                 "Check STORAGE_MONGODB_URI and that the server is running."
             ) from None
         except OperationFailure as error:
@@ -168,14 +168,14 @@ class MongoEventLog:
             if error.code in _UNAUTHORIZED:
                 raise ConfigError(
                     f"MongoDB refused parako-config on database {database!r} "
-                    f"({_redact(error, secrets)}): it needs the readWrite role there, "
+                    f"({scrub(str(error), secrets)}): it needs the readWrite role there, "
                     "including createIndex."
                 ) from None
-            raise ConfigError(f"MongoDB: {_redact(error, secrets)}") from None
+            raise ConfigError(f"MongoDB: {scrub(str(error), secrets)}") from None
         except (ConfigurationError, ValueError) as error:
             await client.close()
             raise ConfigError(
-                f"STORAGE_MONGODB_URI cannot be used: {_redact(error, secrets)}"
+                f"STORAGE_MONGODB_URI cannot be used: {scrub(str(error), secrets)}"
             ) from None
         except BaseException:
             await client.close()
@@ -375,34 +375,6 @@ def _records(batches: Iterable[Mapping[str, Any]]) -> list[RecordedEvent]:
         for batch in batches
         for stored in batch["events"]
     ]
-
-
-def _uri_secrets(uri: object) -> list[str]:
-    """Every string that could be the URI's password, however the URI is malformed.
-
-    Driver messages may quote parts of a URI they could not parse; since a password containing
-    an unescaped ``@`` or ``/`` makes the user-info boundary ambiguous, each plausible reading
-    is redacted, raw and percent-decoded.
-    """
-    if not isinstance(uri, str) or "://" not in uri:
-        return []
-    rest = uri.split("://", 1)[1]
-    host_part = rest.split("/", 1)[0]
-    userinfos = [part.rsplit("@", 1)[0] for part in (host_part, rest) if "@" in part]
-    candidates: set[str] = set()
-    for userinfo in userinfos:
-        if ":" in userinfo:
-            password = userinfo.split(":", 1)[1]
-            candidates.update({password, unquote(password), userinfo, unquote(userinfo)})
-    # longest first, so a password is not half-replaced through a shorter candidate inside it
-    return sorted((c for c in candidates if c), key=len, reverse=True)
-
-
-def _redact(error: object, secrets: Sequence[str]) -> str:
-    text = str(error)
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
 
 
 def _first_line(error: ServerSelectionTimeoutError) -> str:

@@ -43,13 +43,21 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import attrs
 
 from adapters.storage.known_head import KnownHead
+from adapters.storage.redaction import password_forms, redact_url, scrub
+from adapters.storage.sql_common import (
+    ROW_WIDTH,
+    SchemaTooNewError,
+    append_head_sql,
+    event_row,
+    insert_events_sql,
+)
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
@@ -64,7 +72,6 @@ from eventstore.log import (
     check_read_stream,
     check_snapshot,
     records,
-    to_epoch_micros,
     utc_now,
 )
 
@@ -105,13 +112,9 @@ MIGRATION_LOCK: Final = 0x706172616B6F2D63
 APPEND_LOCK: Final = 0x706172616B6F2D61
 
 # Must be a separate statement from the lock: one statement's snapshot predates its own locks.
-_APPEND_HEAD_SQL: Final = """SELECT
-    (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = $1),
-    (SELECT position FROM events ORDER BY position DESC LIMIT 1),
-    (SELECT link FROM events ORDER BY position DESC LIMIT 1)"""
-_INSERT_SQL: Final = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+_APPEND_HEAD_SQL: Final = append_head_sql("$1")
 # PostgreSQL takes at most 65,535 parameters per statement; bigger appends take the locked path
-_FAST_APPEND_MAX_EVENTS: Final = 65_535 // 7
+_FAST_APPEND_MAX_EVENTS: Final = 65_535 // ROW_WIDTH
 _READ_STREAM_SQL: Final = (
     f"SELECT {EVENT_COLUMNS} FROM events"
     " WHERE stream = $1 AND version >= $2 AND version <= $3 ORDER BY version"
@@ -135,17 +138,6 @@ _CONNECTION_LOST: Final[tuple[type[BaseException], ...]] = (
 )
 _SSL_MODES_ASKING: Final = frozenset({"require", "verify-ca", "verify-full"})
 _SSL_TRUE: Final = frozenset({"true", "1", "yes", "on", "require"})
-
-
-class SchemaTooNewError(ConfigError):
-    """The database was written by a newer parako-config; touching it could corrupt it."""
-
-    def __init__(self, where: str, found: int) -> None:
-        super().__init__(
-            f"{where}: the event log has schema version {found}, but this version of "
-            f"parako-config only knows up to {SCHEMA_VERSION}. Upgrade parako-config."
-        )
-        self.found = found
 
 
 class _ConnectionLost(Exception):
@@ -183,39 +175,9 @@ class _Target:
     ssl: ssl.SSLContext | None
 
 
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, safe for messages and logs.
-
-    Handles the password both in the authority (``user:pw@host``) and as a ``password=`` query
-    parameter; if the URL cannot even be split, a pattern-based scrub is the fallback.
-    """
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, hostport = netloc.rpartition("@")
-            user, colon, _ = userinfo.partition(":")
-            netloc = f"{user}:***@{hostport}" if colon else f"{user}@{hostport}"
-        query = urlencode(
-            [
-                (k, "***" if k.lower() == "password" else v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            ],
-            safe="*",
-        )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        scrubbed = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-        return re.sub(r"(?i)(password=)[^&]*", r"\1***", scrubbed)
-
-
 def _scrub(text: str, password: str | None) -> str:
     """Remove the password from a message that may quote it (server or driver text)."""
-    if password:
-        for form in {password, unquote(password)}:
-            if form:
-                text = text.replace(form, "***")
-    return text
+    return scrub(text, password_forms(password))
 
 
 def _parse_target(url: str, ssl_reject_unauthorized: bool) -> _Target:
@@ -417,7 +379,7 @@ class PostgresEventLog:
         if records is None:
             return None
         sealed.append(records)
-        parameters = [value for record in records for value in _event_row(record)]
+        parameters = [value for record in records for value in event_row(record)]
         try:
             await connection.execute(_insert_rows_sql(len(records)), *parameters)
         except asyncpg.UniqueViolationError:
@@ -453,7 +415,7 @@ class PostgresEventLog:
                     self._clock(),
                 )
                 sealed.append(records)
-                await connection.executemany(_INSERT_SQL, [_event_row(r) for r in records])
+                await connection.executemany(_insert_rows_sql(1), [event_row(r) for r in records])
         except asyncpg.UniqueViolationError as error:
             # a writer on the lock-free path took the position or version meanwhile
             actual = await connection.fetchval(_STREAM_VERSION_SQL, stream)
@@ -687,7 +649,7 @@ async def _migrate(connection: asyncpg.Connection, where: str) -> None:
     """
     current = await _schema_version(connection)
     if current is not None and current > SCHEMA_VERSION:
-        raise SchemaTooNewError(where, current)
+        raise SchemaTooNewError(where, current, SCHEMA_VERSION)
     if current == SCHEMA_VERSION:
         return
     await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
@@ -701,7 +663,7 @@ async def _migrate(connection: asyncpg.Connection, where: str) -> None:
             async with connection.transaction():
                 current = await _schema_version(connection) or 0
                 if current > SCHEMA_VERSION:
-                    raise SchemaTooNewError(where, current)
+                    raise SchemaTooNewError(where, current, SCHEMA_VERSION)
                 if current == SCHEMA_VERSION:
                     return
                 for statement in MIGRATIONS[current]:
@@ -718,21 +680,9 @@ async def _migrate(connection: asyncpg.Connection, where: str) -> None:
 
 @functools.cache
 def _insert_rows_sql(count: int) -> str:
-    """One INSERT of ``count`` rows: a single statement is atomic without a transaction."""
-    rows = ", ".join(
-        "(" + ", ".join(f"${7 * row + column}" for column in range(1, 8)) + ")"
+    """One INSERT of ``count`` rows, numbered placeholders (cached: appends repeat sizes)."""
+    numbered = (
+        ", ".join(f"${ROW_WIDTH * row + column}" for column in range(1, ROW_WIDTH + 1))
         for row in range(count)
     )
-    return f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows}"
-
-
-def _event_row(event: RecordedEvent) -> tuple[Any, ...]:
-    return (
-        event.stream,
-        event.version,
-        event.position,
-        event.type,
-        event.data,
-        to_epoch_micros(event.recorded_at),
-        event.link,
-    )
+    return insert_events_sql(f"({placeholders})" for placeholders in numbered)

@@ -34,6 +34,13 @@ import aiosqlite
 import attrs
 
 from adapters.storage.known_head import KnownHead
+from adapters.storage.sql_common import (
+    ROW_WIDTH,
+    SchemaTooNewError,
+    append_head_sql,
+    event_row,
+    insert_events_sql,
+)
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
@@ -48,7 +55,6 @@ from eventstore.log import (
     check_read_stream,
     check_snapshot,
     records,
-    to_epoch_micros,
     utc_now,
 )
 
@@ -81,11 +87,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 # Everything an append must know, read in one statement inside its transaction.
-_APPEND_HEAD_SQL: Final = """SELECT
-    (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?),
-    (SELECT position FROM events ORDER BY position DESC LIMIT 1),
-    (SELECT link FROM events ORDER BY position DESC LIMIT 1)"""
-_INSERT_SQL: Final = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_APPEND_HEAD_SQL: Final = append_head_sql("?")
+_ROW: Final = "(" + ", ".join(["?"] * ROW_WIDTH) + ")"
+_INSERT_SQL: Final = insert_events_sql([_ROW])
 _READ_STREAM_SQL: Final = (
     f"SELECT {EVENT_COLUMNS} FROM events"
     " WHERE stream = ? AND version >= ? AND version <= ? ORDER BY version"
@@ -95,18 +99,7 @@ _READ_ALL_SQL: Final = (
 )
 _MAX_INT: Final = 2**63 - 1
 # SQLite allows 32,766 parameters per statement; bigger appends take the transaction path.
-_FAST_APPEND_MAX_EVENTS: Final = 32_766 // 7
-
-
-class SchemaTooNewError(ConfigError):
-    """The file was written by a newer parako-config; touching it could corrupt it."""
-
-    def __init__(self, path: Path, found: int) -> None:
-        super().__init__(
-            f"{path}: the event log has schema version {found}, but this version of "
-            f"parako-config only knows up to {SCHEMA_VERSION}. Upgrade parako-config."
-        )
-        self.found = found
+_FAST_APPEND_MAX_EVENTS: Final = 32_766 // ROW_WIDTH
 
 
 @attrs.frozen
@@ -179,12 +172,9 @@ class SqliteEventLog:
         records = self._head.seal(self._chain, stream, expected_version, events, self._clock)
         if records is None:
             return None
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(records))
-        parameters = [value for record in records for value in _event_row(record)]
+        parameters = [value for record in records for value in event_row(record)]
         try:
-            await connection.execute(
-                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {values}", parameters
-            )
+            await connection.execute(insert_events_sql([_ROW] * len(records)), parameters)
         except (sqlite3.IntegrityError, sqlite3.OperationalError) as error:
             self._head.forget()
             if isinstance(error, sqlite3.OperationalError) and not _is_busy(error):
@@ -215,7 +205,7 @@ class SqliteEventLog:
                 events,
                 self._clock(),
             )
-            await connection.executemany(_INSERT_SQL, [_event_row(r) for r in records])
+            await connection.executemany(_INSERT_SQL, [event_row(r) for r in records])
             await connection.execute("COMMIT")
         except sqlite3.IntegrityError as error:
             await connection.rollback()
@@ -360,7 +350,7 @@ async def _migrate(connection: aiosqlite.Connection, path: Path) -> None:
         try:
             current = await _user_version(connection)
             if current > SCHEMA_VERSION:
-                raise SchemaTooNewError(path, current)
+                raise SchemaTooNewError(path, current, SCHEMA_VERSION)
             if current < SCHEMA_VERSION:
                 for statement in MIGRATIONS[current]:
                     await connection.execute(statement)
@@ -380,15 +370,3 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 async def _user_version(connection: aiosqlite.Connection) -> int:
     rows = await connection.execute_fetchall("PRAGMA user_version")
     return int(next(iter(rows))[0])
-
-
-def _event_row(event: RecordedEvent) -> tuple[Any, ...]:
-    return (
-        event.stream,
-        event.version,
-        event.position,
-        event.type,
-        event.data,
-        to_epoch_micros(event.recorded_at),
-        event.link,
-    )
