@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Final, Unpack
 
 import attrs
@@ -18,7 +17,6 @@ import attrs
 from adapters.propagation.announcer import Announcer
 from adapters.propagation.hints import HintTransport
 from adapters.sources.layers import Sources
-from adapters.storage.sqlite import SqliteEventLog
 from adapters.tenant_service import TenantService
 from eventstore import events
 from eventstore.commands import PLATFORM_SCOPE, Author, ConfigCommands, SaveResult
@@ -297,34 +295,6 @@ class ConfigService:
         if self._log is None:
             raise FileModeError()
         return self._log
-
-
-async def open_log(sources: Sources, chain: HashChain) -> EventLog:
-    """The event log named by ``STORAGE_ADAPTER``, opened and migrated.
-
-    Drivers are imported here, on demand, so a SQLite installation never loads asyncpg or pymongo.
-    """
-    storage = sources.bootstrap.overrides
-    environ = sources.bootstrap.environ
-    adapter = storage.get("storage.adapter", "sqlite")
-    if adapter == "postgresql":
-        from adapters.storage.postgres import PostgresEventLog
-
-        url = storage.get("storage.postgresql.url")
-        if not url:
-            raise ConfigError("STORAGE_ADAPTER=postgresql needs STORAGE_POSTGRESQL_URL")
-        reject = environ.get("PG_SSL_REJECT_UNAUTHORIZED", "true").strip().lower() != "false"
-        return await PostgresEventLog.open(str(url), chain, ssl_reject_unauthorized=reject)
-    if adapter == "mongodb":
-        from adapters.storage.mongo import MongoEventLog
-
-        uri = storage.get("storage.mongodb.uri")
-        if not uri:
-            raise ConfigError("STORAGE_ADAPTER=mongodb needs STORAGE_MONGODB_URI")
-        return await MongoEventLog.open(str(uri), chain)
-    raw = storage.get("storage.sqlite.path", "./runtime/data/parako.db")
-    path = Path(raw)
-    return await SqliteEventLog.open(path if path.is_absolute() else sources.root / path, chain)
 
 
 __all__ = ["PLATFORM_SCOPE", "Author", "ConfigService", "FileModeError", "VerifyReport"]

@@ -18,8 +18,9 @@ from typing import Final
 from adapters.log_setup import LoggingSettings, configure_logging
 from adapters.propagation.announcer import Announcer
 from adapters.propagation.hints import transports_for
-from adapters.service import ConfigService, open_log
+from adapters.service import ConfigService
 from adapters.sources.layers import Sources, read_sources
+from adapters.storage.opening import open_log
 from adapters.tenant_service import TenantService
 from eventstore.commands import ConfigCommands
 from eventstore.crypto import PURPOSE_HASH_CHAIN, FieldCipher, Keyring, derive_key

@@ -21,8 +21,9 @@ import pytest
 import structlog
 from storages import STORAGES
 
-from adapters.service import ConfigService, open_log
+from adapters.service import ConfigService
 from adapters.sources.layers import read_sources
+from adapters.storage.opening import open_log
 from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
