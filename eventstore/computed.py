@@ -1,10 +1,10 @@
 """Computed fields: generated secrets, derived URLs and names, storage sections from bootstrap.
 
 Everything here is a pure function over JSON-like dicts so the same rules run before a version is
-persisted (D7: generated secrets are stored with the first version), on every rebuild of the
-runtime config and inside a tenant's context. The schema owns the list of computed paths: it names
-a rule object from this module on each field, and the ``apply`` functions take that mapping as a
-parameter so there is a single source of truth for *which* paths are computed.
+persisted (D7 in docs/decisions.md: generated secrets are stored with the first version), on every
+rebuild of the runtime config and inside a tenant's context. The schema owns the list of computed
+paths: it names a rule object from this module on each field, and the ``apply`` functions take
+that mapping as a parameter so there is a single source of truth for *which* paths are computed.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class GeneratedSecret:
             raise ValueError("hex_chars must be a positive even number (two per random byte)")
 
     def fatal_message(self, index: int) -> str:
-        """The exact start-up text of spec.md §A.7, kept verbatim for operators' runbooks."""
+        """The reference's start-up text (D8), kept verbatim for operators' runbooks."""
         return (
             f"[FATAL] {self.env_vars[index]} is not set. {self.labels[index]} must be explicitly "
             "configured in production. Generate one with: openssl rand -hex 32"
@@ -184,7 +184,7 @@ class TenantRef:
 
 
 def tenant_base_url(platform_url: str, tenant_id: str | None, custom_domain: str | None) -> str:
-    """The public base URL of a tenant (configuration.md, multi-tenant URLs).
+    """The public base URL of a tenant (D6).
 
     Trailing slashes are dropped because callers append paths (``/oidc/v1``) to the result.
     The platform port and path are kept for subdomain tenants so a development setup on
@@ -204,7 +204,7 @@ def tenant_base_url(platform_url: str, tenant_id: str | None, custom_domain: str
 
 
 def hostname_of(url: str) -> str:
-    """Host of ``url`` without port; ``localhost`` when it cannot be parsed (spec.md §D.2)."""
+    """Host of ``url`` without port; ``localhost`` when it cannot be parsed."""
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a malformed port, like the URL parser of the original
@@ -218,8 +218,8 @@ class DerivationContext:
     """The few inputs every derived field depends on, read once per document.
 
     ``tenant_id`` is ``None`` outside a tenant context (the ``default`` tenant is the platform),
-    and the tenant is passed explicitly rather than read from ambient state (spec.md §D.4), so a
-    platform save made from a tenant's admin portal never persists tenant URLs.
+    and the tenant is passed explicitly rather than read from ambient state (docs/decisions.md
+    X23), so a platform save made from a tenant's admin portal never persists tenant URLs.
     """
 
     deployment_url: str
@@ -340,7 +340,7 @@ def compute_storage(
     sqlite_path: str | None = None,
     postgresql_url: str | None = None,
 ) -> Document:
-    """The runtime ``storage`` section (spec.md §A.6 step 3).
+    """The runtime ``storage`` section, built from the ``STORAGE_*`` bootstrap variables.
 
     A sub-object exists only when its variable was set, mirroring the bootstrap schema, so a
     reader can tell "configured" from "defaulted".
@@ -379,7 +379,7 @@ def compute_oidc_storage(
     redis_password: str | None = None,
     redis_database: int | None = None,
 ) -> Document:
-    """The runtime ``oidc_storage`` section (computed_fields.json ``oidc_storage_from_bootstrap``).
+    """The runtime ``oidc_storage`` section, built from the bootstrap variables.
 
     The MongoDB and Redis sub-objects are always present with their defaults, as in the
     reference, so the OIDC adapter can be switched by one variable; the Redis password is

@@ -1,4 +1,4 @@
-"""Encryption at rest and masking of sensitive configuration fields (decisions D9-D11).
+"""Encryption at rest and masking of sensitive configuration fields (D9–D11 in docs/decisions.md).
 
 Secrets are stored in the event log as self-describing envelopes so that the log can be kept,
 copied and backed up without exposing them. The envelope names the key it was made with, so a

@@ -26,7 +26,8 @@ DERIVED_RULES: Final = {
     p: r for p, r in COMPUTED.items() if not isinstance(r, computed.GeneratedSecret)
 }
 #: Persisted, but at run time the bootstrap value (or its default) always wins over the stored
-#: one (configuration.md): a stored ``true`` must not switch multi-tenancy on behind D23's back.
+#: one (D23 in docs/decisions.md): a stored ``true`` must not switch multi-tenancy on behind the
+#: SQLite check's back.
 BOOTSTRAP_WINS: Final = ("features.multi_tenancy.enabled",)
 
 

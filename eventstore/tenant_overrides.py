@@ -1,4 +1,4 @@
-"""What a tenant may override, and what a write of overrides means (D21, spec.md §H.2, §H.4).
+"""What a tenant may override, and what a write of overrides means (D21 in docs/decisions.md).
 
 Only the allow-listed paths (derived from the ``tenant=True`` flag on the settings) are kept;
 anything else is stripped and reported back, never silently. ``''`` means "inherit the platform

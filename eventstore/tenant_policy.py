@@ -1,4 +1,4 @@
-"""Platform floors and ceilings on tenant overrides (D22, spec.md §H.3).
+"""Platform floors and ceilings on tenant overrides (D22 in docs/decisions.md).
 
 A tenant may make the platform stricter, never looser. Violations are adjusted, not rejected:
 an admin tightening a platform limit must not turn every tenant's stored overrides invalid, and a
@@ -7,7 +7,8 @@ returned so it can be recorded in the audit trail.
 
 Which paths carry which rule is declared once, on the settings (``policy=``); this module only
 knows what each kind of rule means. The same function runs when overrides are written and again
-whenever a tenant's effective config is built, so a tightened platform limit binds at once.
+whenever a tenant's effective config is built, so a tightened platform limit binds at once
+(docs/decisions.md X25).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The registry is a stream of :class:`~eventstore.events.TenantChanged` events folded into a map
 of slug → :class:`Tenant`; each tenant's overrides are the stream ``config/tenant/<slug>``. The
 slug is the tenant's key everywhere — streams, caches, encryption scope and hint channels — which
-avoids the reference's split between slug and database id (spec.md §H.8).
+avoids the reference's split between slug and database id (docs/decisions.md X22).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ REGISTRY_STREAM: Final = "tenants/registry"
 TENANT_STREAM_PREFIX: Final = "config/tenant/"
 #: the single-tenant id and the platform itself; never has overrides
 DEFAULT_TENANT: Final = "default"
-#: accepted before slug validation when a request names a tenant (spec.md §H.7)
+#: accepted before slug validation when a request names a tenant
 SYSTEM_TENANTS: Final = ("_ops", "_platforms")
 RESERVED_SLUGS: Final = ("_ops", "_platforms", "_system", "admin", "api")
 
@@ -98,7 +98,7 @@ def is_tenant_stream(stream: str) -> bool:
 
 
 def new_slug(raw: str) -> str:
-    """Normalise and check a slug for a tenant being created (spec.md §H.7, creation rules)."""
+    """Normalise and check a new tenant's slug, with the reference's rules and messages."""
     slug = raw.strip().lower()
     if slug in RESERVED_SLUGS:
         raise _invalid("slug", f"Slug '{slug}' is reserved for system infrastructure")
