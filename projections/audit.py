@@ -1,9 +1,10 @@
 """Audit trail: who changed or revealed which setting, when and why, folded from events.
 
 The event log already is the audit trail (every save is an immutable event), so this module only
-reshapes events into one entry per changed field (platform or tenant), one per reveal (D11), one
-per policy adjustment of a tenant write (D22: what was asked, what was kept, which rule), one per
-change to the tenant registry and one per API token issued or revoked (never the token).
+reshapes events into one entry per changed field (platform or tenant), one per reveal (D11 in
+docs/decisions.md), one per policy adjustment of a tenant write (D22: what was asked, what was
+kept, which rule), one per change to the tenant registry and one per API token issued or revoked
+(never the token).
 Entries are masked when they are built, not when they are shown: a secret's value — ciphertext
 envelope or, from older events, plaintext — never reaches an :class:`AuditEntry`, so no caller
 can leak it by forgetting to mask.

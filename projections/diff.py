@@ -1,13 +1,13 @@
 """Differences between two configuration documents, and what a change means for the running IdP.
 
 Used by the import preview and before a save: an operator sees which settings change (secrets
-masked, D11) and which services and warnings the change implies. The impact rules are a product
-fact file shipped as package data (``impact_rules.json``, copied from the reference's
-``analyzeConfigImpact``) so that their wording stays verbatim and reviewable in one place; they are
-parsed once at import, and a rule this module cannot read fails the import instead of being
-silently skipped.
+masked, D11 in docs/decisions.md) and which services and warnings the change implies. The impact
+rules are a product fact file shipped as package data (``impact_rules.json``, copied from the
+reference's ``analyzeConfigImpact``) so that their wording stays verbatim and reviewable in one
+place; they are parsed once at import, and a rule this module cannot read fails the import instead
+of being silently skipped.
 
-Deliberate differences from the reference's ``generateConfigDiff`` (spec §J.1):
+Deliberate differences from the reference's ``generateConfigDiff`` (docs/decisions.md X21):
 
 * Bookkeeping keys (``_id``, ``_version``, ``metadata``, …) are skipped only at the top level of
   the document, where the reference stored them; skipping them at every level would hide real
@@ -185,12 +185,12 @@ def parse_rules(text: str) -> tuple[ImpactRule, ...]:
 RULES: Final = parse_rules(
     resources.files("projections").joinpath("impact_rules.json").read_text(encoding="utf-8")
 )
-"""The rules in evaluation order: for each change, every rule in file order (spec §J.2)."""
+"""The rules in evaluation order: for each change, every rule in file order, as the reference."""
 
 
 @attrs.frozen
 class Impact:
-    """What a set of changes implies; ``requires_restart`` is advisory only (spec §J.2)."""
+    """What a set of changes implies; ``requires_restart`` is advisory only."""
 
     services_affected: tuple[str, ...] = ()
     requires_restart: bool = False

@@ -1,10 +1,11 @@
 """Version history of a configuration stream, folded from its change events (the platform's
 ``ConfigChanged``, a tenant's ``TenantOverrideChanged``).
 
-The documentation's "last 10 versions" is only a view (D13): the log keeps every version, so the
-history is rebuilt from events rather than stored, and :meth:`HistoryView.latest` merely limits
-what is shown. Each entry carries the metadata D15 requires of every version, plus the paths it
-touched, so a history listing never needs the documents themselves (and so never sees a secret).
+The "last 10 versions" is only a view (D13 in docs/decisions.md): the log keeps every version,
+so the history is rebuilt from events rather than stored, and :meth:`HistoryView.latest` merely
+limits what is shown. Each entry carries the metadata D15 requires of every version, plus the
+paths it touched, so a history listing never needs the documents themselves (and so never sees a
+secret).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from eventstore.state import PLATFORM_STREAM
 
 _CHANGE_TYPES: Final = (CONFIG_CHANGED, TENANT_OVERRIDE_CHANGED)
 DEFAULT_LATEST: Final = 10
-"""How many versions the admin history shows by default, as the documentation describes."""
+"""How many versions a history listing shows by default (D13)."""
 
 
 @attrs.frozen

@@ -1,8 +1,9 @@
-"""Which tenant a request is for (spec.md §H.7), for app processes and the HTTP API.
+"""Which tenant a request is for, for app processes and the HTTP API.
 
 A pure function over what the request carries and the registry projection, so every front end
 (HTTP API, admin console, the identity provider itself) resolves tenants identically and the
-rules are tested once. Rejections carry the HTTP status and the reference's exact error text.
+rules are tested once. The rules are the reference's (header, then host, then session), and
+rejections carry its HTTP status and exact error text.
 """
 
 from __future__ import annotations
