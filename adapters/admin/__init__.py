@@ -1,4 +1,4 @@
-"""The admin console (issue 8): server-rendered pages at ``/admin`` over the same store, tokens
+"""The admin console: server-rendered pages at ``/admin`` over the same store, tokens
 and scopes as the Management API.
 
 ``admin_router()`` is mounted by ``adapters.http.app.create_app``; it brings its own error

@@ -1,11 +1,11 @@
 """What a pending change would do, computed before anything is written.
 
-The console shows the impact summary (``impact_rules.json``) and the changed settings before a
-save or an import, and shows validation messages next to the inputs. Both need the change
-checked the way the store will check it, without appending: the candidate document is built as
-the store builds it (merge over the latest stored document, masks put back, bootstrap-only paths
-stripped) and validated as a whole (D18). The store validates again when it saves, so a
-preview can never let an invalid change through; it only answers earlier.
+The console shows the impact summary (``impact_rules.json``) and the changed settings before a save
+or an import, and shows validation messages next to the inputs. Both need the change checked the way
+the store will check it, without appending: the candidate document is built as the store builds it
+(merge over the latest stored document, masks put back, bootstrap-only paths stripped) and validated
+as a whole (D18 in docs/decisions.md). The store validates again when it saves, so a preview can
+never let an invalid change through; it only answers earlier.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Version history, diff between any two versions, restore, and the audit trail.
 
-Everything here is a replay of the event log (D13): every version stays listed and restorable,
-and the audit view includes reveals and the policy adjustments of tenant writes. Values are
-masked where the projections build them (``diff_documents``, the audit entries), so a page can
-only show what they let through.
+Everything here is a replay of the event log (D13 in docs/decisions.md): every version stays listed
+and restorable, and the audit view includes reveals and the policy adjustments of tenant writes.
+Values are masked where the projections build them (``diff_documents``, the audit entries), so a
+page can only show what they let through.
 """
 
 from __future__ import annotations

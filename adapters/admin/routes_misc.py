@@ -90,7 +90,7 @@ async def import_form(request: Req) -> Response[str]:
 
 async def _document(form: FormMultiDict) -> tuple[Any, str]:
     """The posted JSON (file or textarea), and an error message ('' when fine); the messages
-    are the reference's (spec §I.2)."""
+    are the reference's."""
     upload = form.get("file")
     text = str(form.get("document") or "")
     if isinstance(upload, UploadFile):

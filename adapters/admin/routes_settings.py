@@ -2,8 +2,8 @@
 
 A save is two posts. The first validates the form and answers with the impact summary and the
 changed settings (or the editor again, with the messages next to the inputs); the second, the
-confirmation, saves with the ``_version`` the editor was loaded at, so a save over someone
-else's newer version fails with the conflict message of D14 instead of overwriting it.
+confirmation, saves with the ``_version`` the editor was loaded at, so a save over someone else's
+newer version fails with the conflict message of D14 (docs/decisions.md) instead of overwriting it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``parako-config tenant …``: tenants and their overrides from the command line.
 
-Multi-tenancy needs ``MULTI_TENANCY_ENABLED=true`` and PostgreSQL or MongoDB (D23); every command
-here says so clearly when it is off rather than failing on a missing attribute.
+Multi-tenancy needs ``MULTI_TENANCY_ENABLED=true`` and PostgreSQL or MongoDB (D23 in
+docs/decisions.md); every command here says so clearly when it is off rather than failing on a
+missing attribute.
 """
 
 from __future__ import annotations

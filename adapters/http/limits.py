@@ -1,4 +1,5 @@
-"""Rate limits: the reveal limit (D11) and a plain sliding window (console sign-in attempts).
+"""Rate limits: the reveal limit (D11 in docs/decisions.md) and a plain sliding window (console
+sign-in attempts).
 
 The reveal limit — at most 10 reveals per minute per token holder — is counted from the audit
 trail, where every reveal is an event anyway: every API and console process of an installation

@@ -1,8 +1,9 @@
 """Reading and writing the platform configuration, and revealing one secret.
 
-Writes take the raw JSON object and hand it to the store's own validation (the schema's cattrs
-rules, D18), not to Litestar's msgspec models: the store's messages and paths are the ones the
-product promises. What a read returned, sent back unchanged, changes nothing (see ``writes``).
+Writes take the raw JSON object and hand it to the store's own validation (the schema's own rules,
+D18 in docs/decisions.md), not to Litestar's msgspec models: the store's messages and paths are the
+ones the product promises. What a read returned, sent back unchanged, changes nothing (see
+``writes``).
 """
 
 from __future__ import annotations

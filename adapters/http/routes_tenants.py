@@ -1,6 +1,6 @@
-"""Tenant overrides, keyed by slug (D24): read the overrides and the effective config, and
-replace one section's overrides. Writes answer with what the policy did: the paths stripped
-(tenants may only set the 180 allowed paths, D21) and the values clamped (D22)."""
+"""Tenant overrides, keyed by slug (D24 in docs/decisions.md): read the overrides and the effective
+config, and replace one section's overrides. Writes answer with what the policy did: the paths
+stripped (tenants may only set the 180 allowed paths, D21) and the values clamped (D22)."""
 
 from __future__ import annotations
 

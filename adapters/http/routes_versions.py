@@ -1,5 +1,6 @@
 """History of the platform configuration: versions, one version, diff, restore, as-of, export,
-import and the audit trail. Every one of them is a replay of the event log (D13)."""
+import and the audit trail. Every one of them is a replay of the event log (D13 in
+docs/decisions.md)."""
 
 from __future__ import annotations
 

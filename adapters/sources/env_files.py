@@ -1,8 +1,8 @@
 """Bootstrap variables from the process environment and the ``runtime/.env*`` files.
 
-Precedence (decision D1): the process environment wins, then ``runtime/.env.local``, then
-``runtime/.env``. ``.env`` holds the shared defaults, ``.env.local`` the machine's overrides, and
-the environment what the operator set for this one run.
+Precedence (D1 in docs/decisions.md): the process environment wins, then ``runtime/.env.local``,
+then ``runtime/.env``. ``.env`` holds the shared defaults, ``.env.local`` the machine's overrides,
+and the environment what the operator set for this one run.
 
 Choices worth knowing:
 

@@ -1,8 +1,8 @@
 """Where this process's config comes from: bootstrap, then the file (development) or the store.
 
-The choice is made once at start-up from the bootstrap variables (D2): file mode needs
-``USE_FILE_CONFIG=true`` *and* ``DEPLOYMENT_ENVIRONMENT=development``; anything else is database
-mode, which reads the event log.
+The choice is made once at start-up from the bootstrap variables (D2 in docs/decisions.md): file
+mode needs ``USE_FILE_CONFIG=true`` *and* ``DEPLOYMENT_ENVIRONMENT=development``; anything else is
+database mode, which reads the event log.
 """
 
 from __future__ import annotations
