@@ -1,4 +1,4 @@
-"""Document diffs (with masking) and the impact rules of spec §J, message by message."""
+"""Document diffs (with masking, docs/decisions.md X21) and the impact rules, message by message."""
 
 from __future__ import annotations
 

@@ -120,8 +120,8 @@ def test_strip_unpersisted_removes_bootstrap_only_paths_and_runtime_sections() -
 
 
 def test_stored_multi_tenancy_flag_does_not_switch_it_on() -> None:
-    # configuration.md: "the bootstrap value always wins over the database value"; otherwise a
-    # stored true would enable tenants on SQLite behind D23's back.
+    # D23: the bootstrap value always wins over the stored one; otherwise a stored true would
+    # enable tenants on SQLite behind the start-up check's back.
     stored = {"features": {"multi_tenancy": {"enabled": True}}}
     assert resolve(stored, Bootstrap()).features.multi_tenancy.enabled is False
     on = Bootstrap(

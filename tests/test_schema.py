@@ -63,14 +63,14 @@ def test_default_document_is_the_reference_defaults_except_documented_difference
     reference: Load,
 ) -> None:
     expected = reference("defaults.json")
-    # D2: the documented default URL, not the reference code's https://example.com.
+    # D2 and docs/decisions.md X1: the documented default URL, not the reference's example.com.
     expected["deployment"]["url"] = "http://localhost:9007"
     # D2: the two bootstrap settings are declared where they live, with the documented defaults
-    # (the reference had them only in its bootstrap schema, without defaults).
+    # (the reference had them only in its bootstrap schema, without defaults: X20).
     expected["deployment"]["environment"] = "development"
     expected["deployment"]["server"]["port"] = 9007
     # Runtime-only section computed from STORAGE_* (never persisted); the reference kept it
-    # outside its default object. Unset locations are absent, the SQLite path has its default.
+    # outside its default object (X20). Unset locations are absent, the SQLite path has its default.
     expected["storage"] = {
         "adapter": "sqlite",
         "mongodb": {},
@@ -78,7 +78,7 @@ def test_default_document_is_the_reference_defaults_except_documented_difference
         "postgresql": {},
     }
     # Placeholders: empty so that the derived-field rules fill them from deployment.url (D6);
-    # the reference baked https://example.com into them.
+    # the reference baked https://example.com into them (X4).
     expected["oidc"]["issuer"] = ""
     for key in ("website", "privacy_policy", "terms_of_service", "contact"):
         expected["integrations"]["urls"][key] = ""
@@ -126,7 +126,7 @@ def test_raw_defaults_need_generated_secrets_and_derived_urls() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Messages (spec.md §K.2 custom messages, §K.3 generic ones), verbatim
+# Messages: the reference's custom messages and its generic wording, verbatim (D18)
 
 JWT = "security.secrets.jwt_secret"
 COOKIES = "security.secrets.cookie_secrets"

@@ -143,9 +143,9 @@ def test_generated_secret_lengths_follow_the_data_file() -> None:
 
 #: A function in the reference (validates client metadata); not a setting.
 NOT_A_SETTING = {"features.oidc.extra_client_metadata.validator"}
-#: Present in our schema only, each on purpose: the two bootstrap settings are declared where
-#: they live in the runtime config (D2 gives them defaults), and ``storage`` is the runtime-only
-#: section the reference built outside its AppConfig schema.
+#: Present in our schema only, each on purpose (docs/decisions.md X20): the two bootstrap
+#: settings are declared where they live in the runtime config (D2 gives them defaults), and
+#: ``storage`` is the runtime-only section the reference built outside its AppConfig schema.
 ADDITIONS = {
     "deployment.environment",
     "deployment.server.port",

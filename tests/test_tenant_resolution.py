@@ -1,4 +1,4 @@
-"""Request → tenant (spec.md §H.7): header and subdomain order, custom domains, rejections."""
+"""Request → tenant: header and subdomain order, custom domains, rejections (the reference's)."""
 
 from __future__ import annotations
 
