@@ -1,4 +1,4 @@
-"""Effective tenant configs at scale (issue 6): cold and warm reads, 10,000 resident tenants.
+"""Effective tenant configs at scale: cold and warm reads, 10,000 resident tenants.
 
 The projection is measured on the in-memory log so the numbers are about building and caching,
 not about a database round trip (each build reads one tenant stream; add the adapter's read
