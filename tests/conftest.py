@@ -1,17 +1,30 @@
-"""Shared fixtures: the reference data files and a complete, valid configuration document."""
+"""Shared fixtures: the reference data files, a complete, valid configuration document, and the
+Management API served for a test (``api``; ``tenant_api`` with multi-tenancy on PostgreSQL).
+
+Helpers that are not tests (servers, storage backends, the served API, the browser) live in the
+``support`` package next to this file.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from eventstore.resolve import Bootstrap, layered_document
+
+if TYPE_CHECKING:
+    from support.api_support import RunningApi
+
+    from adapters.service import ConfigService
+
+# the helpers' asserts explain themselves as the tests' do (before any test module imports them)
+pytest.register_assert_rewrite("support")
 
 REFERENCE_DIR = Path(__file__).parent / "data" / "reference"
 
@@ -59,10 +72,45 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# The Management API's modules are imported by the fixtures, not here, so that test modules which
+# never serve it do not pay for importing the web stack.
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[RunningApi]:
+    """The Management API and console on a loopback port, over a SQLite store in ``tmp_path``."""
+    from support.api_support import serving
+
+    with serving(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def tenant_api(tmp_path: Path) -> Iterator[RunningApi]:
+    """The same with multi-tenancy on, over a fresh PostgreSQL database, with tenant ``acme``
+    created (and no overrides yet)."""
+    from support.api_support import serving
+    from support.pg_server import fresh_database  # skips (or fails under CI) without a server
+
+    from eventstore.commands import Author
+
+    async def create_acme(service: ConfigService) -> None:
+        assert service.tenants is not None
+        await service.tenants.create("acme", Author("ops", "onboarding"))
+
+    with fresh_database() as url:
+        environ = {
+            "STORAGE_ADAPTER": "postgresql",
+            "STORAGE_POSTGRESQL_URL": url,
+            "MULTI_TENANCY_ENABLED": "true",
+        }
+        with serving(tmp_path, environ, prepare=create_acme) as running:
+            yield running
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """Say which real servers (or stand-ins) the adapter tests run against, before they run."""
-    import mongo_server
-    import pg_server
+    from support import mongo_server, pg_server
 
     return [pg_server.describe(), mongo_server.describe()]
 
@@ -74,6 +122,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    import mongo_server
+    from support import mongo_server
 
     mongo_server.stop()

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from api_support import RunningApi, serving
 from litestar.datastructures import FormMultiDict
+from support.api_support import RunningApi
 
 from adapters.admin.forms import build_group, change_from_form, errors_by_field, label_of, leaves
 from adapters.admin.sessions import MAX_AGE_SECONDS, SessionKeys
@@ -29,12 +27,6 @@ from eventstore.tokens import READ, TENANT_READ, TokenStore
 
 CONFLICT = "Configuration was modified by another user. Please refresh the page and try again."
 _CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[RunningApi]:
-    with serving(tmp_path) as running:
-        yield running
 
 
 class Console:
@@ -425,30 +417,16 @@ def test_colours_get_a_colour_input_and_issues_find_their_field() -> None:
 # --- tenants ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tenant_api(tmp_path: Path) -> Iterator[RunningApi]:
-    from pg_server import fresh_database  # skips (or fails under CI) without a server
-
-    async def prepare(service: ConfigService) -> None:
+def test_tenants_show_overrides_against_platform_values(tenant_api: RunningApi) -> None:
+    async def override(service: ConfigService) -> None:
         assert service.tenants is not None
-        await service.tenants.create("acme", Author("ops", "onboarding"))
         await service.tenants.save(
             "acme",
             {"branding": {"companyName": "Acme"}, "oidc": {"token_ttl": {"access_token": 999999}}},
             Author("ops", "tenant branding"),
         )
 
-    with fresh_database() as url:
-        environ = {
-            "STORAGE_ADAPTER": "postgresql",
-            "STORAGE_POSTGRESQL_URL": url,
-            "MULTI_TENANCY_ENABLED": "true",
-        }
-        with serving(tmp_path, environ, prepare=prepare) as running:
-            yield running
-
-
-def test_tenants_show_overrides_against_platform_values(tenant_api: RunningApi) -> None:
+    tenant_api.run(override)
     console = Console(tenant_api, tenant_api.token("ops"))
     listing = console.get("/admin/tenants")
     assert listing.status_code == 200

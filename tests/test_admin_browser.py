@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from api_support import RunningApi, serving
-from browser import ensure_chromium
+from support.api_support import RunningApi
+from support.browser import ensure_chromium
 
 from eventstore.secret import MASK
 from eventstore.tokens import READ
@@ -38,12 +38,6 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[RunningApi]:
-    with serving(tmp_path) as running:
-        yield running
 
 
 @pytest.fixture

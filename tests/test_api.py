@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import structlog
-from api_support import RunningApi, serving
+from support.api_support import RunningApi, serving
 
 from adapters.service import ConfigService
 from eventstore.commands import Author
@@ -19,12 +17,6 @@ from eventstore.secret import MASK
 from eventstore.tokens import READ, SCOPES, TENANT_READ, TENANT_WRITE, WRITE, TokenStore
 
 CONFLICT = "Configuration was modified by another user. Please refresh the page and try again."
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[RunningApi]:
-    with serving(tmp_path) as running:
-        yield running
 
 
 def error_of(response: Any) -> dict[str, Any]:
@@ -371,26 +363,6 @@ def test_tenant_routes_say_when_multi_tenancy_is_off(api: RunningApi) -> None:
     ):
         assert response.status_code == 404
         assert error_of(response)["code"] == "multi_tenancy_disabled"
-
-
-@pytest.fixture
-def tenant_api(tmp_path: Path) -> Iterator[RunningApi]:
-    from pg_server import fresh_database  # skips (or fails under CI) without a server
-
-    from eventstore.commands import Author
-
-    async def prepare(service: ConfigService) -> None:
-        assert service.tenants is not None
-        await service.tenants.create("acme", Author("ops", "onboarding"))
-
-    with fresh_database() as url:
-        environ = {
-            "STORAGE_ADAPTER": "postgresql",
-            "STORAGE_POSTGRESQL_URL": url,
-            "MULTI_TENANCY_ENABLED": "true",
-        }
-        with serving(tmp_path, environ, prepare=prepare) as running:
-            yield running
 
 
 def test_tenant_writes_report_stripped_paths_and_clamped_values(tenant_api: RunningApi) -> None:

@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from api_support import RunningApi, serving
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
+from support.api_support import RunningApi, serving
 
 from adapters.http.app import OPENAPI_PATH
 from eventstore.tokens import SCOPES

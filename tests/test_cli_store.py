@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storages import STORAGES, env_lines
+from support.storages import STORAGES, env_lines
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).with_name("parako-config")

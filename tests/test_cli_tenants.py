@@ -42,7 +42,7 @@ def write_env(root: Path, text: str) -> None:
 
 @pytest.fixture
 def pg_root(tmp_path: Path) -> Iterator[Path]:
-    from pg_server import fresh_database  # skips (or fails under CI) without a server
+    from support.pg_server import fresh_database  # skips (or fails under CI) without a server
 
     with fresh_database() as url:
         write_env(

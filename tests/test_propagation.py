@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mongo_server import FreshDatabase, mongo_db  # noqa: F401 (fixture)
-from propagation_support import (
+from support.mongo_server import FreshDatabase, mongo_db  # noqa: F401 (fixture)
+from support.propagation_support import (
     RedisServer,
     StallingProxy,
     Watcher,
@@ -158,7 +158,7 @@ def test_no_lost_update_no_missed_version(
 
 @pytest.fixture
 def pg_root(tmp_path: Path) -> Iterator[Path]:
-    from pg_server import fresh_database
+    from support.pg_server import fresh_database
 
     with fresh_database() as url:
         yield write_store_env(tmp_path, STORAGE_ADAPTER="postgresql", STORAGE_POSTGRESQL_URL=url)
@@ -200,8 +200,8 @@ def test_postgresql_notify_only_converges(pg_root: Path, watchers: list[Watcher]
 def test_postgresql_outage_keeps_serving_and_recovers(
     tmp_path: Path, watchers: list[Watcher]
 ) -> None:
-    from pg_server import throwaway_cluster
-    from propagation_support import CLI, clean_env
+    from support.pg_server import throwaway_cluster
+    from support.propagation_support import CLI, clean_env
 
     with throwaway_cluster() as cluster:
         root = write_store_env(

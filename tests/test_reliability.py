@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storages import CONCURRENCY_EVIDENCE, env_lines
+from support.storages import CONCURRENCY_EVIDENCE, env_lines
 
 from adapters.service import ConfigService
 from adapters.wiring import open_service
@@ -94,7 +94,7 @@ def _settle(root: Path) -> None:
     lines = env.read_text(encoding="utf-8").splitlines() if env.exists() else []
     for line in lines:
         if line.startswith("STORAGE_POSTGRESQL_URL="):
-            from pg_server import wait_until_alone
+            from support.pg_server import wait_until_alone
 
             wait_until_alone(line.partition("=")[2])
 

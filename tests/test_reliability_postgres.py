@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pg_server import Cluster, create_database, throwaway_cluster
+from support.pg_server import Cluster, create_database, throwaway_cluster
 
 from adapters.storage.postgres import StorageUnavailable
 from adapters.wiring import open_service

@@ -3,7 +3,7 @@ snapshots, the key check, encryption at rest and upcasting.
 
 Most tests run once per storage backend (the ``backend`` parameter: real SQLite files, and a
 fresh database on a real PostgreSQL server); the few that inspect SQLite files stay SQLite-only.
-Adding a backend is one entry in ``tests/storages.py`` plus its raw-access helpers below.
+Adding a backend is one entry in ``tests/support/storages.py`` plus its raw-access helpers below.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import structlog
-from storages import STORAGES
+from support.storages import STORAGES
 
 from adapters.service import ConfigService
 from adapters.sources.layers import read_sources
@@ -66,7 +66,7 @@ def store_environ(backend: str) -> Iterator[dict[str, str]]:
 
 def _pg_rows(environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
     import asyncpg
-    from pg_server import run_sync
+    from support.pg_server import run_sync
 
     async def fetch() -> list[tuple[object, ...]]:
         connection = await asyncpg.connect(environ["STORAGE_POSTGRESQL_URL"])

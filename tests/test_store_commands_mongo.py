@@ -4,7 +4,7 @@ backend-neutral command tests (save, no-op, conflict, restore, import, snapshots
 upcasting) run on MongoDB too, from ``tests/test_store_commands.py``.
 
 Which MongoDB this runs on (a real server or the nx-27017 emulator) is printed in the report
-header; see ``tests/mongo_server.py``.
+header; see ``tests/support/mongo_server.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mongo_server import FreshDatabase, mongo_db
 from pymongo import MongoClient
+from support.mongo_server import FreshDatabase, mongo_db
 
 from adapters.service import ConfigService
 from adapters.storage.mongo import MongoEventLog

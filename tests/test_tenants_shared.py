@@ -20,7 +20,7 @@ OPS = Author("ops", "test")
 async def pair(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[tuple[ConfigService, ConfigService]]:
-    from pg_server import fresh_database  # skips (or fails under CI) without a server
+    from support.pg_server import fresh_database  # skips (or fails under CI) without a server
 
     with fresh_database() as url:
         environ = {

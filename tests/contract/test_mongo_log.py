@@ -2,7 +2,7 @@
 is specific to it: batch documents, open-time errors, and a wider concurrency race.
 
 Which server this is (a real MongoDB or the nx-27017 emulator) is printed in the report header;
-see ``tests/mongo_server.py``.
+see ``tests/support/mongo_server.py``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from mongo_server import FreshDatabase, mongo_db, on_emulator
 from pymongo import MongoClient
+from support.mongo_server import FreshDatabase, mongo_db, on_emulator
 
 from adapters.storage.mongo import MongoEventLog
 from eventstore.errors import ConfigError

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from pg_server import (
+from support.pg_server import (
     Cluster,
     drop_database,
     free_port,

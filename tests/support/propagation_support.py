@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from servers import unavailable
+from .servers import unavailable
 
 CLI = Path(sys.executable).with_name("parako-config")
 KEY = "00112233445566778899aabbccddeeff" * 2

@@ -28,7 +28,8 @@ import attrs
 import pytest
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
-from servers import unavailable
+
+from .servers import unavailable
 
 ENV_URI: Final = "PARAKO_TEST_MONGODB_URI"
 EMULATOR: Final = "nx_27017"  # what the emulator reports as ``process`` in buildInfo

@@ -34,7 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import attrs
-from servers import unavailable
+
+from .servers import unavailable
 
 T = TypeVar("T")
 

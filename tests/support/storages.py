@@ -17,7 +17,7 @@ def _sqlite() -> Iterator[dict[str, str]]:
 
 @contextlib.contextmanager
 def _postgresql() -> Iterator[dict[str, str]]:
-    from pg_server import fresh_database  # skips (or fails under CI) without a server
+    from .pg_server import fresh_database  # skips (or fails under CI) without a server
 
     with fresh_database() as url:
         yield {"STORAGE_ADAPTER": "postgresql", "STORAGE_POSTGRESQL_URL": url}
@@ -25,7 +25,7 @@ def _postgresql() -> Iterator[dict[str, str]]:
 
 @contextlib.contextmanager
 def _mongodb() -> Iterator[dict[str, str]]:
-    from mongo_server import fresh_database  # the emulator unless PARAKO_TEST_MONGODB_URI is set
+    from .mongo_server import fresh_database  # the emulator unless PARAKO_TEST_MONGODB_URI is set
 
     with fresh_database() as database:
         yield {"STORAGE_ADAPTER": "mongodb", "STORAGE_MONGODB_URI": database.uri}

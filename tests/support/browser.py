@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from typing import Final
 
-from servers import unavailable
+from .servers import unavailable
 
 CHROMIUM: Final = "/usr/bin/chromium"
 _INSTALL_TIMEOUT: Final = 900
