@@ -17,7 +17,7 @@ from typing import Final
 
 from adapters.log_setup import LoggingSettings, configure_logging
 from adapters.propagation.announcer import Announcer
-from adapters.propagation.hints import transports_for
+from adapters.propagation.transports import transports_for
 from adapters.service import ConfigService
 from adapters.sources.layers import Sources, read_sources
 from adapters.storage.opening import open_log

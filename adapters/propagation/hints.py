@@ -1,4 +1,4 @@
-"""Change hints between processes: what they carry, where they go, and which transports run.
+"""Change hints between processes: what they carry and where they go (the transports' port).
 
 A hint only ever means "something changed, catch up" (D19, D20). Receivers read the event log
 from their own last position and never trust the message body, so a lost, duplicated, late or
@@ -7,7 +7,8 @@ malformed hint can delay a change by at most the polling interval, never lose or
 Transports (Redis pub/sub, PostgreSQL LISTEN/NOTIFY) implement :class:`HintTransport`: the service
 publishes through them after each successful append, and the :mod:`adapters.propagation`
 ``Propagator`` runs their subscriber loops. They connect lazily, so opening the service for a
-one-shot command costs nothing until it actually writes.
+one-shot command costs nothing until it actually writes. This module imports no transport (they
+all import it); :mod:`adapters.propagation.transports` picks the ones a deployment runs.
 """
 
 from __future__ import annotations
@@ -154,29 +155,6 @@ def redis_hints_enabled(sources: Sources) -> bool:
     talking to a Redis nobody configured for it; setting the host is the opt-in.
     """
     return bool(sources.bootstrap.environ.get("REDIS_HOST", "").strip())
-
-
-def transports_for(sources: Sources, origin_id: str, redis_prefix: str) -> list[HintTransport]:
-    """The hint transports this deployment uses: Redis when configured, NOTIFY on PostgreSQL,
-    change streams on MongoDB (where the deployment supports them).
-
-    Drivers are imported on demand, like the storage adapters.
-    """
-    found: list[HintTransport] = []
-    if redis_hints_enabled(sources):
-        from adapters.propagation.redis import RedisHints
-
-        found.append(RedisHints(sources.bootstrap.process.redis, redis_prefix, origin_id))
-    storage = sources.bootstrap.overrides
-    if storage.get("storage.adapter") == "postgresql" and storage.get("storage.postgresql.url"):
-        from adapters.propagation.pg_notify import PgNotifyHints
-
-        found.append(PgNotifyHints(str(storage["storage.postgresql.url"]), origin_id))
-    if storage.get("storage.adapter") == "mongodb" and storage.get("storage.mongodb.uri"):
-        from adapters.propagation.mongo_changes import MongoChangeStreamHints
-
-        found.append(MongoChangeStreamHints(str(storage["storage.mongodb.uri"]), origin_id))
-    return found
 
 
 async def publish_all(transports: Sequence[HintTransport], hint: Hint) -> None:
