@@ -132,22 +132,6 @@ class Health:
         self.up = False
 
 
-class Backoff:
-    """Exponential reconnect delays: quick after a blip, at most ``ceiling`` while it lasts."""
-
-    def __init__(self, first: float = 0.05, ceiling: float = 2.0) -> None:
-        self._first, self._ceiling = first, ceiling
-        self._next = first
-
-    def reset(self) -> None:
-        self._next = self._first
-
-    def next(self) -> float:
-        delay = self._next
-        self._next = min(self._next * 2, self._ceiling)
-        return delay
-
-
 def redis_hints_enabled(sources: Sources) -> bool:
     """Redis hints run when ``REDIS_HOST`` is set (environment or env file), not by default.
 

@@ -10,14 +10,14 @@ cannot resume surfaces here, and the loop reopens the stream with backoff and re
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Final
 
 import structlog
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
-from adapters.propagation.hints import Backoff, Health, Hint, HintSink
+from adapters.propagation.hints import Health, Hint, HintSink
+from adapters.propagation.reconnect import Session, run_with_reconnect
 from adapters.storage.mongo import DEFAULT_DATABASE, EVENTS
 
 #: the server's answer to $changeStream on a standalone (not a replica set)
@@ -40,36 +40,45 @@ class MongoChangeStreamHints:
         """Nothing to send: every process watching the collection sees the insert itself."""
 
     async def run(self, sink: HintSink) -> None:
-        backoff = Backoff()
-        while True:
-            client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-                self._uri, serverSelectionTimeoutMS=_TIMEOUT_MS, appname="parako-config-hints"
-            )
-            try:
-                events = client.get_default_database(DEFAULT_DATABASE)[EVENTS]
-                pipeline = [{"$match": {"operationType": "insert"}}]
-                async with await events.watch(pipeline) as stream:
-                    self.health.restored()
-                    backoff.reset()
-                    sink.connected(self.name)
-                    async for change in stream:
-                        sink.hint(self.name, _hint_of(change))
-            except OperationFailure as exc:
-                if exc.code in _UNSUPPORTED:
-                    _log.info("mongodb change streams unsupported here; relying on polling")
-                    sink.lost(self.name)
-                    return
-                self.health.failed(exc)
-                sink.lost(self.name)
-            except PyMongoError as exc:
-                self.health.failed(exc)
-                sink.lost(self.name)
-            finally:
-                await client.close()
-            await asyncio.sleep(backoff.next())
+        await run_with_reconnect(
+            self.name,
+            lambda: self._session(sink),
+            sink,
+            self.health,
+            (PyMongoError,),
+            permanent=_unsupported,
+        )
+
+    def _session(self, sink: HintSink) -> Session:
+        """A new client each time; the change stream is closed as soon as it fails."""
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            self._uri, serverSelectionTimeoutMS=_TIMEOUT_MS, appname="parako-config-hints"
+        )
+        stream: Any = None
+
+        async def subscribe() -> None:
+            nonlocal stream
+            events = client.get_default_database(DEFAULT_DATABASE)[EVENTS]
+            pipeline = [{"$match": {"operationType": "insert"}}]
+            stream = await events.watch(pipeline)
+
+        async def listen() -> None:
+            async with stream:
+                async for change in stream:
+                    sink.hint(self.name, _hint_of(change))
+
+        return Session(subscribe, listen, client.close)
 
     async def close(self) -> None:
         pass
+
+
+def _unsupported(error: BaseException) -> bool:
+    """A server without change streams (a standalone) will not grow them: stop asking."""
+    if isinstance(error, OperationFailure) and error.code in _UNSUPPORTED:
+        _log.info("mongodb change streams unsupported here; relying on polling")
+        return True
+    return False
 
 
 def _hint_of(change: dict[str, Any]) -> Hint | None:

@@ -18,10 +18,13 @@ from typing import Any, Final
 
 import asyncpg
 
-from adapters.propagation.hints import PG_CHANNEL, Backoff, Health, Hint, HintSink
+from adapters.propagation.hints import PG_CHANNEL, Health, Hint, HintSink
+from adapters.propagation.reconnect import Session, run_with_reconnect
 
 HEARTBEAT_SECONDS: Final = 2.0
 _TIMEOUT: Final = 2.0
+#: what a lost or unreachable server raises (TimeoutError: a heartbeat went unanswered)
+_CONNECTION_ERRORS: Final = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 class PgNotifyHints:
@@ -53,7 +56,7 @@ class PgNotifyHints:
                     self._publisher = await asyncpg.connect(self._url, timeout=_TIMEOUT)
                 conn = self._conn if self._conn is not None else self._publisher
                 await conn.execute("SELECT pg_notify($1, $2)", self._channel, hint.encode())
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except _CONNECTION_ERRORS as exc:
                 self._publish_health.failed(exc)
                 await self._drop_publisher()
             else:
@@ -65,29 +68,33 @@ class PgNotifyHints:
             publisher.terminate()
 
     async def run(self, sink: HintSink) -> None:
-        backoff = Backoff()
-        while True:
-            conn: Any = None
-            try:
-                conn = await asyncpg.connect(self._url, timeout=_TIMEOUT)
-                closed = asyncio.Event()
-                conn.add_termination_listener(_setter(closed))
-                await conn.add_listener(self._channel, self._on_notify(sink))
-                async with self._lock:
-                    self._conn = conn
-                    await self._drop_publisher()
-                self.health.restored()
-                backoff.reset()
-                sink.connected(self.name)
-                await self._heartbeat_until_lost(conn, closed)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                self.health.failed(exc)
-                sink.lost(self.name)
-            finally:
-                self._conn = None
-                if conn is not None:
-                    conn.terminate()
-            await asyncio.sleep(backoff.next())
+        await run_with_reconnect(
+            self.name, lambda: self._session(sink), sink, self.health, _CONNECTION_ERRORS
+        )
+
+    def _session(self, sink: HintSink) -> Session:
+        """A new dedicated connection each time; while it listens, publishing shares it."""
+        conn: Any = None
+        closed = asyncio.Event()
+
+        async def subscribe() -> None:
+            nonlocal conn
+            conn = await asyncpg.connect(self._url, timeout=_TIMEOUT)
+            conn.add_termination_listener(_setter(closed))
+            await conn.add_listener(self._channel, self._on_notify(sink))
+            async with self._lock:
+                self._conn = conn
+                await self._drop_publisher()
+
+        async def listen() -> None:
+            await self._heartbeat_until_lost(conn, closed)
+
+        async def close() -> None:
+            self._conn = None
+            if conn is not None:
+                conn.terminate()
+
+        return Session(subscribe, listen, close)
 
     def _on_notify(self, sink: HintSink) -> Any:
         def received(_conn: object, _pid: int, _channel: str, payload: str) -> None:

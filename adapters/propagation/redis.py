@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any, Final
 
 import redis.asyncio as aioredis
@@ -19,12 +20,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from adapters.propagation.hints import Backoff, Health, Hint, HintSink, redis_channel, redis_pattern
+from adapters.propagation.hints import Health, Hint, HintSink, redis_channel, redis_pattern
+from adapters.propagation.reconnect import Session, run_with_reconnect
 from eventstore.schema.bootstrap import RedisConnection
 from eventstore.secret import Secret
 
 HEARTBEAT_SECONDS: Final = 2.0
 _CONNECT_TIMEOUT: Final = 1.0
+#: what a lost or unreachable Redis raises (TimeoutError: no PSUBSCRIBE reply, missed PINGs)
+_CONNECTION_ERRORS: Final = (RedisError, OSError, TimeoutError)
 
 
 class RedisHints:
@@ -83,23 +87,24 @@ class RedisHints:
                 await publisher.aclose()
 
     async def run(self, sink: HintSink) -> None:
-        backoff = Backoff()
-        while True:
-            client = self._client()
-            pubsub = client.pubsub()
-            try:
-                await pubsub.psubscribe(redis_pattern(self._prefix))
-                await self._confirmed(pubsub)
-                self.health.restored()
-                backoff.reset()
-                sink.connected(self.name)
-                await self._listen(pubsub, sink)
-            except (RedisError, OSError, TimeoutError) as exc:
-                self.health.failed(exc)
-                sink.lost(self.name)
-            finally:
-                await _quietly_close(pubsub, client)
-            await asyncio.sleep(backoff.next())
+        await run_with_reconnect(
+            self.name, lambda: self._session(sink), sink, self.health, _CONNECTION_ERRORS
+        )
+
+    def _session(self, sink: HintSink) -> Session:
+        """A fresh client and PSUBSCRIBE each time: nothing of a broken connection is reused."""
+        client = self._client()
+        pubsub = client.pubsub()
+
+        async def subscribe() -> None:
+            await pubsub.psubscribe(redis_pattern(self._prefix))
+            await self._confirmed(pubsub)
+
+        return Session(
+            subscribe,
+            functools.partial(self._listen, pubsub, sink),
+            functools.partial(_quietly_close, pubsub, client),
+        )
 
     async def _confirmed(self, pubsub: Any) -> None:
         """Wait for the server's PSUBSCRIBE reply: only then are hints from others delivered."""
