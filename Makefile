@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(PACKAGES) tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict $(PACKAGES)
+	$(BIN)/mypy --strict $(PACKAGES) tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -409,9 +409,11 @@ async def test_the_audit_trail_folds_only_what_was_appended_since_the_last_query
     read_after: list[int] = []
     original = log.read_all
 
-    async def counting(after: int = 0, limit: int | None = None) -> Any:
-        read_after.append(after)
-        return await original(after, limit)
+    async def counting(
+        after_position: int = 0, limit: int | None = None
+    ) -> Sequence[RecordedEvent]:
+        read_after.append(after_position)
+        return await original(after_position, limit)
 
     log.read_all = counting  # type: ignore[method-assign]
     assert [e.path for e in await trail.catch_up(log)] == ["one", "two"]

@@ -199,11 +199,11 @@ def test_writers_killed_mid_save_leave_a_consistent_store(root: Path) -> None:
 
 
 if __name__ == "__main__":
-    mode, root = sys.argv[1], Path(sys.argv[2])
+    mode, project = sys.argv[1], Path(sys.argv[2])  # not `root`: that name is the fixture's
     if mode == "saver":
-        outcome = asyncio.run(saver(root, int(sys.argv[3]), int(sys.argv[4])))
+        outcome = asyncio.run(saver(project, int(sys.argv[3]), int(sys.argv[4])))
         print(json.dumps(outcome))
     elif mode == "writer":
-        asyncio.run(writer(root, int(sys.argv[3])))
+        asyncio.run(writer(project, int(sys.argv[3])))
     else:
         raise SystemExit(f"unknown mode {mode!r}")

@@ -51,8 +51,8 @@ def slow_reads(service: ConfigService, delay: float) -> list[int]:
     log = view._log
     read_all = log.read_all
 
-    async def slow(after: int = 0, limit: int | None = None) -> Sequence[RecordedEvent]:
-        found = await read_all(after, limit)
+    async def slow(after_position: int = 0, limit: int | None = None) -> Sequence[RecordedEvent]:
+        found = await read_all(after_position, limit)
         await asyncio.sleep(delay)  # read first: what commits during the sleep is not in `found`
         return found
 
@@ -215,10 +215,12 @@ async def test_store_outage_keeps_serving_and_recovers(
     read_all, head_position = log.read_all, log.head_position
     down = True
 
-    async def failing_read_all(after: int = 0, limit: int | None = None) -> Any:
+    async def failing_read_all(
+        after_position: int = 0, limit: int | None = None
+    ) -> Sequence[RecordedEvent]:
         if down:
             raise OSError("database unreachable")
-        return await read_all(after, limit)
+        return await read_all(after_position, limit)
 
     async def failing_head() -> int:
         if down:
