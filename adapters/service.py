@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, Unpack
 
-import attrs
+import structlog
 
 from adapters.propagation.announcer import Announcer
 from adapters.propagation.hints import HintTransport
@@ -22,16 +22,19 @@ from eventstore import events
 from eventstore.commands import PLATFORM_SCOPE, Author, ConfigCommands, SaveResult
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, ChainReport, ChainVerifier, HashChain
+from eventstore.integrity import LogIntegrityError, VerifiedLog
 from eventstore.log import EventLog
 from eventstore.masking import mask_fields
 from eventstore.resolve import strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
-from eventstore.state import PLATFORM_STREAM, StoredConfig, fold_stream, value_at
+from eventstore.state import PLATFORM_STREAM, StoredConfig, value_at
 from projections.audit import AuditEntry, AuditFilters, AuditTrail, filter_entries
 from projections.runtime import RuntimeView, Subscriber
+from projections.verification import ExpectedHead, VerifyReport, verify_log
 
 _PAGE: Final = 1000
+_log = structlog.get_logger("parako-config")
 
 
 class FileModeError(ConfigError):
@@ -42,21 +45,6 @@ class FileModeError(ConfigError):
             "the configuration comes from runtime/parako.jsonc (USE_FILE_CONFIG=true in "
             "development): it cannot be changed here and has no history; edit the file, or set "
             "USE_FILE_CONFIG=false to use the event store"
-        )
-
-
-@attrs.frozen
-class VerifyReport:
-    chain: ChainReport
-    head: int
-    snapshot_mismatch: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        # ``head`` is read before the walk, which goes on until an empty page: events another
-        # writer commits meanwhile are verified too, so the walk may end beyond it, never short
-        return (
-            self.chain.ok and self.chain.last_position >= self.head and not self.snapshot_mismatch
         )
 
 
@@ -78,6 +66,7 @@ class ConfigService:
         self._chain = chain
         self._view = RuntimeView(log, commands) if log and commands else None
         self._file_config = file_config
+        self._tampering_logged = False
         #: publishes a hint after each committed write (transports connect lazily)
         self.announcer = announcer or Announcer(log)
         #: tenants, their overrides and effective configs; None unless multi-tenancy is on
@@ -129,8 +118,57 @@ class ConfigService:
         return await self._need_log().head_position()
 
     async def catch_up(self) -> bool:
-        """Apply every event committed since our position (coalesced, see RuntimeView)."""
-        return await self._view.catch_up() if self._view else False
+        """Apply every event committed since our position (coalesced, see RuntimeView).
+
+        A log that fails verification is not applied: the last verified config stays in
+        place, :attr:`integrity_failure` says why, and writes are refused from then on.
+        """
+        if self._view is None:
+            return False
+        try:
+            return await self._view.catch_up()
+        finally:
+            self._report_tampering()
+
+    async def check_integrity(self) -> None:
+        """The head checkpoint holds and the log has not shrunk; then catch up (verified).
+        Raises :class:`LogIntegrityError` (and records it) when either fails."""
+        if not isinstance(self._log, VerifiedLog):
+            return
+        try:
+            await self._log.check_head()
+        finally:
+            self._report_tampering()
+        await self.catch_up()
+
+    async def verify_in_background(self) -> VerifyReport:
+        """The full one-pass check (what ``verify`` does), recording what it finds like any
+        other detection: a serving process runs it once it has started, so an edit anywhere in
+        the log — not only among the events it folds — turns health to failing."""
+        report = await self.verify()
+        if not report.ok and isinstance(self._log, VerifiedLog):
+            broken = report.chain.first_break
+            position = broken.position if broken else report.chain.last_position
+            self._log.record_failure(position, _first_problem(report))
+            self._report_tampering()
+        return report
+
+    @property
+    def integrity_failure(self) -> LogIntegrityError | None:
+        """The first tampering this process found (None while the log verifies)."""
+        return self._log.failure if isinstance(self._log, VerifiedLog) else None
+
+    def _report_tampering(self) -> None:
+        """One error-level line per process, however many reads fail after it."""
+        error = self.integrity_failure
+        if error is not None and not self._tampering_logged:
+            self._tampering_logged = True
+            _log.error(
+                "event log integrity failure: serving the last verified configuration, "
+                "refusing writes",
+                position=error.position,
+                reason=error.reason,
+            )
 
     def subscribe(self, name: str, callback: Subscriber) -> None:
         """Call ``callback(applied)`` once per applied version, in order (see RuntimeView)."""
@@ -213,21 +251,17 @@ class ConfigService:
 
     # --- integrity ---------------------------------------------------------------------------
 
-    async def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
-        """Check every hash link, then rebuild the state and compare it with the snapshots."""
-        log = self._need_log()
+    async def verify(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        expect_head: ExpectedHead | None = None,
+    ) -> VerifyReport:
+        """Check every hash link, the head checkpoint and every snapshot, in one pass over the
+        stored bytes (not through the verified reads, so the report names what is wrong)."""
         assert self._chain is not None
-        head = await log.head_position()
-        verifier = ChainVerifier(self._chain)
-        position = 0
-        while not verifier.broken and (batch := await log.read_all(position, _PAGE)):
-            verifier.feed(batch)
-            position = batch[-1].position
-            if progress:
-                progress(position, head)
-        report = verifier.report()
-        mismatch = None if not report.ok else await self._check_snapshots()
-        return VerifyReport(report, head, mismatch)
+        return await verify_log(
+            self._raw_log(), self._chain, expect_head=expect_head, progress=progress
+        )
 
     async def verify_recent(self, count: int) -> ChainReport:
         """Check the hash links of the newest ``count`` events only: cheap enough for a health
@@ -254,16 +288,9 @@ class ConfigService:
         """The event log, for adapters that keep streams of their own in it (API tokens)."""
         return self._need_log()
 
-    async def _check_snapshots(self) -> int | None:
-        """The newest snapshot that differs from replaying its stream from the first event."""
+    def _raw_log(self) -> EventLog:
         log = self._need_log()
-        snapshot = await log.latest_snapshot(PLATFORM_STREAM)
-        while snapshot is not None:
-            replayed = await fold_stream(log, PLATFORM_STREAM, StoredConfig(), snapshot.version)
-            if dict(replayed.document) != dict(StoredConfig.from_snapshot(snapshot).document):
-                return snapshot.version
-            snapshot = await log.latest_snapshot(PLATFORM_STREAM, snapshot.version - 1)
-        return None
+        return log.inner if isinstance(log, VerifiedLog) else log
 
     async def _announce(self, result: SaveResult) -> None:
         """Hints go out before our own catch-up, to keep the other processes' latency low."""
@@ -295,6 +322,14 @@ class ConfigService:
         if self._log is None:
             raise FileModeError()
         return self._log
+
+
+def _first_problem(report: VerifyReport) -> str:
+    broken = report.chain.first_break
+    if broken is not None:
+        return broken.reason.value
+    problems = [p.reason for p in report.snapshot_problems if p.tampered]
+    return report.checkpoint_problem or report.expected_head_problem or "; ".join(problems) or "?"
 
 
 __all__ = ["PLATFORM_SCOPE", "Author", "ConfigService", "FileModeError", "VerifyReport"]

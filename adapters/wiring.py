@@ -26,6 +26,7 @@ from eventstore.commands import ConfigCommands
 from eventstore.crypto import PURPOSE_HASH_CHAIN, FieldCipher, Keyring, derive_key
 from eventstore.errors import ConfigError
 from eventstore.hashchain import HashChain
+from eventstore.integrity import VerifiedLog
 from eventstore.log import EventLog
 from eventstore.resolve import resolve
 
@@ -45,12 +46,29 @@ async def open_service(
         sources.bootstrap.environ.get("ENCRYPTION_KEY"),
         sources.bootstrap.environ.get("ENCRYPTION_KEY_RETIRED"),
     )
-    log, chain = await _open_checked_log(sources, keyring)
+    raw, chain = await _open_checked_log(sources, keyring)
+    log = VerifiedLog(raw, chain)
     try:
         return await _database_service(sources, log, chain, FieldCipher(keyring))
     except BaseException:
         await log.close()
         raise
+
+
+async def open_verifier(root: Path, environ: Mapping[str, str]) -> tuple[EventLog, HashChain]:
+    """The adapter's log and the chain key, without the service: ``verify`` must be able to
+    report on a log that a service would refuse to open. Nothing is written."""
+    sources = read_sources(root, environ)
+    if sources.file_mode:
+        raise ConfigError(
+            "verify checks the event store; this deployment reads runtime/parako.jsonc "
+            "(set USE_FILE_CONFIG=false to use the event store)"
+        )
+    keyring = Keyring.from_values(
+        sources.bootstrap.environ.get("ENCRYPTION_KEY"),
+        sources.bootstrap.environ.get("ENCRYPTION_KEY_RETIRED"),
+    )
+    return await _open_checked_log(sources, keyring)
 
 
 async def _open_checked_log(sources: Sources, keyring: Keyring) -> tuple[EventLog, HashChain]:
@@ -71,14 +89,15 @@ async def _open_checked_log(sources: Sources, keyring: Keyring) -> tuple[EventLo
 
 
 async def _database_service(
-    sources: Sources, log: EventLog, chain: HashChain, cipher: FieldCipher
+    sources: Sources, log: VerifiedLog, chain: HashChain, cipher: FieldCipher
 ) -> ConfigService:
     """Commands, first start, the runtime view, hints and tenants over an opened log."""
     commands = ConfigCommands(log, cipher, sources.bootstrap)
+    await log.check_head()  # before anything is written: a truncated log is not built on
     await commands.initialize()
     announcer = Announcer(log)
     service = ConfigService(sources, log, commands, chain, announcer)
-    await service.catch_up()
+    await service.check_integrity()
     config = service.config
     announcer.transports = transports_for(
         sources, announcer.origin_id, config.deployment.redis_prefix

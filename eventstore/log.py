@@ -7,7 +7,7 @@ The argument checks live here so that every adapter rejects the same bad calls i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
@@ -52,6 +52,19 @@ class Snapshot:
     version: int
     position: int
     state: bytes
+
+
+@attrs.frozen
+class Checkpoint:
+    """The log head as the adapter recorded it with the newest append: position and link.
+
+    Kept by the adapter in the append's own transaction (or, without multi-document
+    transactions, right after it), so that deleting the newest events leaves a checkpoint that
+    points past the end of the log.
+    """
+
+    position: int
+    link: bytes
 
 
 class WrongExpectedVersion(VersionConflict):
@@ -99,6 +112,15 @@ class EventLog(Protocol):
     ) -> Snapshot | None: ...
 
     async def read_meta(self, key: str) -> bytes | None: ...
+
+    async def read_links(self, positions: Sequence[int]) -> Mapping[int, bytes]:
+        """The links of the events at ``positions`` (absent positions are left out): what a
+        reader needs to verify an event whose predecessor it did not read."""
+        ...
+
+    async def read_checkpoint(self) -> Checkpoint | None:
+        """The head checkpoint written with the newest append; None for an empty log."""
+        ...
 
     async def write_meta(self, key: str, value: bytes, *, only_if_absent: bool = False) -> bool: ...
 

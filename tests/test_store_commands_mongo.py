@@ -9,7 +9,7 @@ header; see ``tests/support/mongo_server.py``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,10 @@ __all__ = ["mongo_db"]  # the fixture is used by name
 KEY = "0123456789abcdef" * 4
 ALICE = Author("alice", "rebrand")
 SMTP_PASSWORD = "Sm7p-Pl41ntext-Zebra-Quokka-4471"
+
+
+#: opens another service on the test's database (and closes it after the test)
+OpenStore = Callable[[], Awaitable[ConfigService]]
 
 
 def environ_for(database: FreshDatabase) -> dict[str, str]:
@@ -63,7 +67,9 @@ async def opened() -> AsyncIterator[list[ConfigService]]:
 
 
 @pytest.fixture
-async def open_store(tmp_path: Path, mongo_db: FreshDatabase, opened: list[ConfigService]) -> Any:
+async def open_store(
+    tmp_path: Path, mongo_db: FreshDatabase, opened: list[ConfigService]
+) -> OpenStore:
     async def open_() -> ConfigService:
         service = await open_service(tmp_path, environ_for(mongo_db))
         opened.append(service)
@@ -73,9 +79,8 @@ async def open_store(tmp_path: Path, mongo_db: FreshDatabase, opened: list[Confi
 
 
 @pytest.fixture
-async def store(open_store: Any) -> ConfigService:
-    service: ConfigService = await open_store()
-    return service
+async def store(open_store: OpenStore) -> ConfigService:
+    return await open_store()
 
 
 async def test_first_start_is_1_0_0_and_uses_mongodb(
@@ -86,7 +91,7 @@ async def test_first_start_is_1_0_0_and_uses_mongodb(
     assert [(e["version"], e["_version"], e["last_modified_by"]) for e in entries] == [
         ("1.0.0", 1, "system")
     ]
-    assert isinstance(store._log, MongoEventLog)
+    assert isinstance(store._raw_log(), MongoEventLog)
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_db.uri)
     try:
         db = client.get_default_database()
@@ -98,7 +103,7 @@ async def test_first_start_is_1_0_0_and_uses_mongodb(
 
 
 async def test_verify_and_reopen_see_the_same_config(
-    store: ConfigService, open_store: Any, mongo_db: FreshDatabase
+    store: ConfigService, open_store: OpenStore, mongo_db: FreshDatabase
 ) -> None:
     for n in range(1, 8):
         await store.save({"branding": {"companyName": f"Save {n}"}}, ALICE)
@@ -107,7 +112,7 @@ async def test_verify_and_reopen_see_the_same_config(
     assert report.head == await head(store)
     await store.close()
 
-    reopened: ConfigService = await open_store()
+    reopened = await open_store()
     assert reopened.version == 8
     assert company(reopened) == "Save 7"
     assert reopened.config == store.config

@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from adapters.service import FileModeError
 from eventstore.errors import ConfigError, ValidationFailed, VersionConflict
+from eventstore.integrity import LogIntegrityError
 from eventstore.tenants import TenantNotFound
 
 _log = structlog.get_logger("parako-config.api")
@@ -111,6 +112,12 @@ def _file_mode(_: Request[Any, Any, Any], exc: FileModeError) -> Response[dict[s
     return error_response(409, "file_mode", str(exc))
 
 
+def _integrity(_: Request[Any, Any, Any], exc: LogIntegrityError) -> Response[dict[str, Any]]:
+    # the position and reason are facts about stored bytes, never a value: safe to show
+    details = {"position": exc.position, "reason": exc.reason}
+    return error_response(503, "log_integrity_failed", str(exc), details)
+
+
 def _config_error(request: Request[Any, Any, Any], exc: ConfigError) -> Response[dict[str, Any]]:
     # A ConfigError we did not map is about the store (busy, unreachable), not the input.
     _log.error("request failed", error=type(exc).__name__, message=str(exc), path=request.url.path)
@@ -155,6 +162,7 @@ EXCEPTION_HANDLERS: Final[dict[type[Exception], Handler]] = {
     VersionConflict: _conflict,
     TenantNotFound: _tenant_not_found,
     FileModeError: _file_mode,
+    LogIntegrityError: _integrity,
     ConfigError: _config_error,
     HTTPException: _http,
     Exception: _internal,

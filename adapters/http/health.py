@@ -16,6 +16,7 @@ import structlog
 from adapters.propagation.hints import redis_hints_enabled
 from adapters.service import ConfigService
 from adapters.sources.bootstrap import redis_password
+from eventstore.integrity import LogIntegrityError
 from eventstore.state import semver_of
 
 _TIMEOUT: Final = 2.0
@@ -29,9 +30,22 @@ def _failed(exc: BaseException) -> dict[str, Any]:
 async def _store(service: ConfigService, window: int) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         head = await asyncio.wait_for(service.head_position(), _TIMEOUT)
+        # the checkpoint holds, the head did not go back, and every stream we fold is read
+        # up to that head through verified reads (a failure is recorded on the service)
+        await asyncio.wait_for(service.check_integrity(), _TIMEOUT)
+    except LogIntegrityError:
+        pass
     except Exception as exc:
         return _failed(exc), {"ok": False, "error": "store unreachable"}
     store = {"ok": True, "head_position": head, "applied_position": service.position}
+    failure = service.integrity_failure
+    if failure is not None:
+        return store, {
+            "ok": False,
+            "error": "log_integrity_failed",
+            "first_bad_position": failure.position,
+            "reason": failure.reason,
+        }
     try:
         report = await asyncio.wait_for(service.verify_recent(window), _TIMEOUT)
     except Exception as exc:

@@ -54,6 +54,12 @@ class ApiMetrics:
             registry=r,
         )
 
+        self.integrity = Gauge(
+            f"{prefix}log_integrity_failed",
+            "1 when this process found the event log tampered with (it refuses writes)",
+            registry=r,
+        )
+
     async def counting(self, kind: str, write: Awaitable[T], appended: bool = True) -> T:
         """Await ``write`` and count what came of it."""
         try:
@@ -73,4 +79,5 @@ class ApiMetrics:
             head = await service.head_position()
             self.log_head.set(head)
             self.lag.set(max(0, head - service.position))
+            self.integrity.set(1 if service.integrity_failure is not None else 0)
         return generate_latest(self.registry)

@@ -8,10 +8,12 @@ handlers first so that re-raise does not kill the process before the store is cl
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 from typing import Final
 
+import structlog
 import uvicorn
 
 from adapters.http.app import ApiSettings, create_app
@@ -19,6 +21,7 @@ from adapters.propagation.propagator import Propagator
 from adapters.service import ConfigService
 
 GRACE_SECONDS: Final = 30
+_log = structlog.get_logger("parako-config.api")
 DEFAULT_PORT: Final = 9007
 
 
@@ -58,7 +61,18 @@ class ApiServer:
             await self.server.serve(sockets)
             return
         async with Propagator(self._service, poll_interval=self._poll_interval):
-            await self.server.serve(sockets)
+            check = asyncio.create_task(self._verify_once(), name="verify")
+            try:
+                await self.server.serve(sockets)
+            finally:
+                check.cancel()
+
+    async def _verify_once(self) -> None:
+        """The whole log, checked once in the background after start: health reports it."""
+        try:
+            await self._service.verify_in_background()
+        except Exception as exc:  # the store is down: the catch-ups report it
+            _log.warning("background verification did not run", error=type(exc).__name__)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
 
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
+    Checkpoint,
     NewEvent,
     RecordedEvent,
     Snapshot,
@@ -41,6 +42,8 @@ class MemoryStorage:
     streams: dict[str, list[RecordedEvent]] = attrs.field(factory=dict)
     snapshots: dict[str, dict[int, Snapshot]] = attrs.field(factory=dict)
     meta: dict[str, bytes] = attrs.field(factory=dict)
+    #: the head checkpoint, set with every append (an attribute tests may roll back)
+    checkpoint: Checkpoint | None = None
     append_lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
 
 
@@ -89,6 +92,7 @@ class MemoryEventLog:
             )
             storage.events.extend(records)
             storage.streams.setdefault(stream, []).extend(records)
+            storage.checkpoint = Checkpoint(records[-1].position, records[-1].link)
         return tuple(records)
 
     async def read_stream(
@@ -116,6 +120,20 @@ class MemoryEventLog:
         start = bisect.bisect_right(events, after_position, key=_position)
         stop = len(events) if limit is None else start + limit
         return tuple(events[start:stop])
+
+    async def read_links(self, positions: Sequence[int]) -> Mapping[int, bytes]:
+        self._check_open()
+        events = self._storage.events
+        found: dict[int, bytes] = {}
+        for position in positions:
+            index = bisect.bisect_left(events, position, key=_position)
+            if index < len(events) and events[index].position == position:
+                found[position] = events[index].link
+        return found
+
+    async def read_checkpoint(self) -> Checkpoint | None:
+        self._check_open()
+        return self._storage.checkpoint
 
     async def head_position(self) -> int:
         self._check_open()

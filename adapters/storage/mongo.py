@@ -34,6 +34,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -57,6 +58,7 @@ from adapters.storage.redaction import scrub, url_secrets
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
+    Checkpoint,
     NewEvent,
     RecordedEvent,
     Snapshot,
@@ -75,6 +77,7 @@ DEFAULT_DATABASE: Final = "parako"
 EVENTS: Final = "events"
 SNAPSHOTS: Final = "snapshots"
 META: Final = "meta"
+_CHECKPOINT: Final = "head-checkpoint"
 # (collection, keys, unique): what every query below is served by. Names are fixed so that a
 # second opener's create_index is a no-op instead of a conflicting definition.
 INDEXES: Final[tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...]] = (
@@ -156,6 +159,7 @@ class MongoEventLog:
         try:
             await client.admin.command("ping")
             await log._create_indexes()
+            await log._start_checkpoint()
         except ServerSelectionTimeoutError as error:
             await client.close()
             raise ConfigError(
@@ -208,6 +212,7 @@ class MongoEventLog:
                     # stream read tells which. Jitter keeps racing processes from lockstep.
                     await asyncio.sleep(random.uniform(0, min(0.0005 * 2**attempt, 0.05)))
                     continue
+                await self._move_checkpoint(records[-1])
                 return tuple(records)
         raise ConfigError(
             f"could not append to {stream!r} after {_MAX_ATTEMPTS} attempts: the events "
@@ -258,6 +263,47 @@ class MongoEventLog:
                 break
         await cursor.close()
         return tuple(found)
+
+    async def read_links(self, positions: Sequence[int]) -> Mapping[int, bytes]:
+        self._check_open()
+        wanted = sorted(set(positions))
+        if not wanted:
+            return {}
+        # a batch document holds the events from its _id (first position) to last_position
+        cursor = self._events.find(
+            {"$or": [{"_id": {"$lte": p}, "last_position": {"$gte": p}} for p in wanted]},
+            projection={"stream": True, "events": True},
+        )
+        found = set(wanted)
+        return {e.position: e.link for e in _records(await cursor.to_list()) if e.position in found}
+
+    async def read_checkpoint(self) -> Checkpoint | None:
+        self._check_open()
+        found = await self._meta.find_one({"_id": _CHECKPOINT})
+        if found is None:
+            return None
+        return Checkpoint(int(found["position"]), bytes(found["link"]))
+
+    async def _move_checkpoint(self, newest: RecordedEvent) -> None:
+        """MongoDB cannot update two documents atomically without transactions (which this
+        adapter does not rely on), so the checkpoint follows the append instead of sharing its
+        commit: after a crash in between it lags by one append, and the chain covers the
+        events after it. It never moves backwards."""
+        value = {"position": newest.position, "link": Binary(newest.link)}
+        moved = await self._meta.update_one(
+            {"_id": _CHECKPOINT, "position": {"$lt": newest.position}}, {"$set": value}
+        )
+        if moved.matched_count == 0:
+            with contextlib.suppress(DuplicateKeyError):  # a newer one is already there
+                await self._meta.insert_one({"_id": _CHECKPOINT, **value})
+
+    async def _start_checkpoint(self) -> None:
+        """A store from a release without checkpoints gets one at its current head."""
+        if await self._meta.find_one({"_id": _CHECKPOINT}) is not None:
+            return
+        last = await self._events.find_one({}, sort=[("last_position", DESCENDING)])
+        if last is not None:
+            await self._move_checkpoint(_records([last])[-1])
 
     async def head_position(self) -> int:
         self._check_open()

@@ -41,7 +41,7 @@ import contextlib
 import functools
 import re
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Final, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -52,6 +52,7 @@ import attrs
 from adapters.storage.known_head import KnownHead
 from adapters.storage.redaction import password_forms, redact_url, scrub
 from adapters.storage.sql_common import (
+    CHECKPOINT_SQL,
     ROW_WIDTH,
     SchemaTooNewError,
     append_head_sql,
@@ -62,6 +63,7 @@ from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
     EVENT_COLUMNS,
+    Checkpoint,
     NewEvent,
     RecordedEvent,
     Snapshot,
@@ -100,6 +102,28 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             PRIMARY KEY (stream, version)
         )""",
         "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value bytea NOT NULL)",
+    ),
+    (
+        """CREATE TABLE IF NOT EXISTS checkpoint (
+            id integer PRIMARY KEY CHECK (id = 1),
+            position bigint NOT NULL,
+            link bytea NOT NULL
+        )""",
+        """INSERT INTO checkpoint (id, position, link)
+            SELECT 1, COALESCE(MAX(position), 0), COALESCE(
+                (SELECT link FROM events ORDER BY position DESC LIMIT 1), '\\x'::bytea)
+            FROM events
+            ON CONFLICT (id) DO NOTHING""",
+        """CREATE OR REPLACE FUNCTION parako_move_checkpoint() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE checkpoint SET position = NEW.position, link = NEW.link
+                WHERE id = 1 AND position < NEW.position;
+                RETURN NULL;
+            END $$""",
+        "DROP TRIGGER IF EXISTS events_move_checkpoint ON events",
+        """CREATE TRIGGER events_move_checkpoint AFTER INSERT ON events
+            FOR EACH ROW EXECUTE FUNCTION parako_move_checkpoint()""",
     ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -466,6 +490,19 @@ class PostgresEventLog:
             lambda c: c.fetchval("SELECT COALESCE(MAX(position), 0) FROM events")
         )
         return int(value)
+
+    async def read_links(self, positions: Sequence[int]) -> Mapping[int, bytes]:
+        wanted = sorted(set(positions))
+        rows = await self._retrying(
+            lambda c: c.fetch(
+                "SELECT position, link FROM events WHERE position = ANY($1::bigint[])", wanted
+            )
+        )
+        return {int(row[0]): bytes(row[1]) for row in rows}
+
+    async def read_checkpoint(self) -> Checkpoint | None:
+        row = await self._retrying(lambda c: c.fetchrow(CHECKPOINT_SQL))
+        return None if row is None else Checkpoint(int(row[0]), bytes(row[1]))
 
     # --- snapshots and meta (idempotent writes: a retry cannot do harm) ------------------------
 

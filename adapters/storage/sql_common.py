@@ -58,3 +58,13 @@ def event_row(event: RecordedEvent) -> tuple[Any, ...]:
         to_epoch_micros(event.recorded_at),
         event.link,
     )
+
+
+#: the head checkpoint: one row, moved forward by a trigger on every inserted event, so it is
+#: written in the append's own transaction whichever way the append was made
+CHECKPOINT_SQL: Final = "SELECT position, link FROM checkpoint WHERE id = 1 AND position > 0"
+
+
+def read_links_sql(placeholders: Iterable[str]) -> str:
+    """The links of the events at the given positions (one placeholder per position)."""
+    return f"SELECT position, link FROM events WHERE position IN ({', '.join(placeholders)})"

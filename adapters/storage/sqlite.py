@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -35,16 +35,19 @@ import attrs
 
 from adapters.storage.known_head import KnownHead
 from adapters.storage.sql_common import (
+    CHECKPOINT_SQL,
     ROW_WIDTH,
     SchemaTooNewError,
     append_head_sql,
     event_row,
     insert_events_sql,
+    read_links_sql,
 )
 from eventstore.errors import ConfigError
 from eventstore.hashchain import GENESIS, HashChain
 from eventstore.log import (
     EVENT_COLUMNS,
+    Checkpoint,
     NewEvent,
     RecordedEvent,
     Snapshot,
@@ -83,6 +86,22 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             PRIMARY KEY (stream, version)
         ) WITHOUT ROWID""",
     ),
+    (
+        """CREATE TABLE IF NOT EXISTS checkpoint (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            position INTEGER NOT NULL,
+            link BLOB NOT NULL
+        )""",
+        """INSERT OR IGNORE INTO checkpoint (id, position, link)
+            SELECT 1, COALESCE(MAX(position), 0), COALESCE(
+                (SELECT link FROM events ORDER BY position DESC LIMIT 1), zeroblob(32))
+            FROM events""",
+        """CREATE TRIGGER IF NOT EXISTS events_move_checkpoint AFTER INSERT ON events
+            BEGIN
+                UPDATE checkpoint SET position = NEW.position, link = NEW.link
+                WHERE id = 1 AND position < NEW.position;
+            END""",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -98,6 +117,8 @@ _READ_ALL_SQL: Final = (
     f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
 _MAX_INT: Final = 2**63 - 1
+#: SQLite's default limit on host parameters is 999 (older builds) or 32766
+_LINKS_PER_QUERY: Final = 900
 # SQLite allows 32,766 parameters per statement; bigger appends take the transaction path.
 _FAST_APPEND_MAX_EVENTS: Final = 32_766 // ROW_WIDTH
 
@@ -241,6 +262,19 @@ class SqliteEventLog:
     async def head_position(self) -> int:
         rows = await self._fetch("SELECT COALESCE(MAX(position), 0) FROM events", ())
         return int(rows[0][0])
+
+    async def read_links(self, positions: Sequence[int]) -> Mapping[int, bytes]:
+        wanted = sorted(set(positions))
+        found: dict[int, bytes] = {}
+        for start in range(0, len(wanted), _LINKS_PER_QUERY):
+            chunk = wanted[start : start + _LINKS_PER_QUERY]
+            rows = await self._fetch(read_links_sql(["?"] * len(chunk)), tuple(chunk))
+            found.update((int(position), bytes(link)) for position, link in rows)
+        return found
+
+    async def read_checkpoint(self) -> Checkpoint | None:
+        rows = await self._fetch(CHECKPOINT_SQL, ())
+        return Checkpoint(int(rows[0][0]), bytes(rows[0][1])) if rows else None
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         check_snapshot(snapshot)

@@ -17,7 +17,15 @@ import pytest
 
 from eventstore.errors import VersionConflict
 from eventstore.hashchain import GENESIS, BreakReason, HashChain, verify_chain, verify_log
-from eventstore.log import EventLog, NewEvent, RecordedEvent, Snapshot, WrongExpectedVersion
+from eventstore.integrity import LogIntegrityError, VerifiedLog
+from eventstore.log import (
+    Checkpoint,
+    EventLog,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+    WrongExpectedVersion,
+)
 
 
 class LogHarness(Protocol):
@@ -407,6 +415,51 @@ class EventLogContract:
         assert report.first_break is not None
         assert report.first_break.reason is BreakReason.LINK_MISMATCH
         assert report.first_break.position == first.position
+
+    # -- links and the head checkpoint (what verified reads rely on) ------------------------------
+
+    async def test_read_links_gives_the_stored_links(self, log: EventLog) -> None:
+        stored = await self._fill(log)
+        wanted = [stored[0].position, stored[40].position, stored[-1].position, 10_000]
+        links = await log.read_links(wanted)
+        assert links == {e.position: e.link for e in stored if e.position in wanted}
+        assert await log.read_links([]) == {}
+
+    async def test_the_checkpoint_follows_every_append(self, log: EventLog) -> None:
+        assert await log.read_checkpoint() is None
+        stored = await self._fill(log)
+        checkpoint = await log.read_checkpoint()
+        assert checkpoint is not None
+        assert (checkpoint.position, checkpoint.link) == (stored[-1].position, stored[-1].link)
+        [more] = await log.append("s", await log.stream_version("s"), [event()])
+        assert await log.read_checkpoint() == Checkpoint(more.position, more.link)
+
+    async def test_verified_reads_refuse_changed_data(
+        self, log: EventLog, harness: LogHarness
+    ) -> None:
+        stored = await self._fill(log)
+        await harness.tamper_data(stored[30].position)
+        verified = VerifiedLog(log, harness.chain)
+        with pytest.raises(LogIntegrityError, match=f"position {stored[30].position}"):
+            await verified.read_stream(stored[30].stream)
+        with pytest.raises(LogIntegrityError):
+            await verified.append("s", await log.stream_version("s"), [event()])
+
+    async def test_verified_reads_refuse_a_deleted_middle_event(
+        self, log: EventLog, harness: LogHarness
+    ) -> None:
+        stored = await self._fill(log)
+        await harness.delete_event(stored[30].position)
+        with pytest.raises(LogIntegrityError, match=f"position {stored[30].position}"):
+            await VerifiedLog(log, harness.chain).read_all()
+
+    async def test_deleting_the_newest_event_breaks_the_checkpoint(
+        self, log: EventLog, harness: LogHarness
+    ) -> None:
+        stored = await self._fill(log)
+        await harness.delete_event(stored[-1].position)
+        with pytest.raises(LogIntegrityError, match="the newest events were deleted"):
+            await VerifiedLog(log, harness.chain).check_head()
 
     # -- lifecycle -------------------------------------------------------------------------------
 

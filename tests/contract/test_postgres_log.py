@@ -120,7 +120,7 @@ async def test_creates_the_documented_tables_and_schema_version(pg_database: str
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         " ORDER BY table_name",
     )
-    assert [r[0] for r in tables] == ["events", "meta", "schema_version", "snapshots"]
+    assert [r[0] for r in tables] == ["checkpoint", "events", "meta", "schema_version", "snapshots"]
     assert settings.schema_version == SCHEMA_VERSION
     assert settings.synchronous_commit == "on"
 
@@ -275,7 +275,10 @@ async def test_pre_created_tables_need_only_select_insert_update(
     role = url.split("//", 1)[1].split(":", 1)[0]
     await _exec(
         admin,
-        [f"GRANT SELECT, INSERT, UPDATE ON events, snapshots, meta, schema_version TO {role}"],
+        [
+            f"GRANT SELECT, INSERT, UPDATE ON events, snapshots, meta, schema_version, checkpoint"
+            f" TO {role}"
+        ],
     )
     log = await PostgresEventLog.open(url, CHAIN)
     try:

@@ -1,0 +1,288 @@
+"""Nothing is folded that has not been verified: the log as every reader in a process sees it.
+
+:class:`VerifiedLog` wraps an adapter's log and checks every event it hands out before anyone
+can fold it: the event's link must be the keyed hash of its predecessor's link and its own
+content, its stream versions must follow one another without a gap, and a page of the global
+log must hold consecutive positions. A snapshot is used only when its seal (a MAC over stream,
+version, position, the state and the link of the event it stops at) is intact and that event
+still carries that link. The log head may only grow: the wrapper remembers the highest head it
+has seen, and the checkpoint the adapter keeps with every append (position and link of the
+newest event) must still be there with the same link, so deleting the newest events is seen too.
+
+Any failure raises :class:`LogIntegrityError` naming the first bad position. Without the chain
+key nobody can make an edited, inserted, reordered or forged event verify; what the chain cannot
+prove against someone who *has* the key is written in the README's security section.
+"""
+
+from __future__ import annotations
+
+import hmac
+import struct
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import attrs
+
+from eventstore.errors import ConfigError
+from eventstore.hashchain import GENESIS, LINK_SIZE, HashChain
+from eventstore.log import Checkpoint, EventLog, NewEvent, RecordedEvent, Snapshot
+
+#: sealed snapshot state: magic, MAC, link of the event the snapshot stops at, then the state
+_SEAL_MAGIC: Final = b"PKS1"
+_SEAL_DOMAIN: Final = b"parako-config/snapshot/v1"
+_HEADER: Final = len(_SEAL_MAGIC) + 2 * LINK_SIZE
+_INT: Final = struct.Struct(">q")
+
+
+class LogIntegrityError(ConfigError):
+    """The log is not what the chain says it was: edited, truncated, reordered or forged."""
+
+    def __init__(self, position: int, reason: str) -> None:
+        self.position = position
+        self.reason = reason
+        super().__init__(f"the event log failed verification at position {position}: {reason}")
+
+
+@attrs.frozen
+class SnapshotProblem:
+    """A snapshot that was ignored (the stream was folded from its events instead)."""
+
+    stream: str
+    version: int
+    reason: str
+    #: False for a snapshot an earlier release wrote without a seal (ignored, not an attack)
+    tampered: bool = True
+
+
+def seal_snapshot(chain: HashChain, snapshot: Snapshot, link: bytes) -> Snapshot:
+    """``snapshot`` with its state sealed to the chain key and the link it stops at."""
+    mac = chain.mac(_SEAL_DOMAIN, *_sealed_fields(snapshot, link, snapshot.state))
+    return attrs.evolve(snapshot, state=_SEAL_MAGIC + mac + link + snapshot.state)
+
+
+UNSEALED: Final = "not sealed (written by an earlier release)"
+
+
+def open_snapshot(chain: HashChain, snapshot: Snapshot) -> tuple[Snapshot, bytes] | str:
+    """The unsealed snapshot and the link it claims, or why it cannot be trusted."""
+    sealed = snapshot.state
+    if not sealed.startswith(_SEAL_MAGIC):
+        return UNSEALED
+    if len(sealed) < _HEADER:
+        return "its seal is cut short (the snapshot was edited)"
+    mac = sealed[len(_SEAL_MAGIC) : len(_SEAL_MAGIC) + LINK_SIZE]
+    link = sealed[len(_SEAL_MAGIC) + LINK_SIZE : _HEADER]
+    state = sealed[_HEADER:]
+    expected = chain.mac(_SEAL_DOMAIN, *_sealed_fields(snapshot, link, state))
+    if not hmac.compare_digest(mac, expected):
+        return "its seal does not match (the snapshot was edited or moved)"
+    return attrs.evolve(snapshot, state=state), link
+
+
+def _sealed_fields(snapshot: Snapshot, link: bytes, state: bytes) -> tuple[bytes, ...]:
+    return (
+        snapshot.stream.encode("utf-8"),
+        _INT.pack(snapshot.version),
+        _INT.pack(snapshot.position),
+        link,
+        state,
+    )
+
+
+class VerifiedLog:
+    """An :class:`EventLog` whose reads are verified; writes pass through unchanged."""
+
+    def __init__(self, log: EventLog, chain: HashChain) -> None:
+        self.inner = log
+        self._chain = chain
+        #: the highest log head this process has seen; the head never legitimately shrinks
+        self.highest_head = 0
+        #: snapshots found untrustworthy since this log was opened (reported by health)
+        self.snapshot_problems: list[SnapshotProblem] = []
+        self._last: tuple[int, bytes] = (0, GENESIS)  # the newest (position, link) verified
+        #: the first failure found; from then on nothing more is appended through this log
+        self.failure: LogIntegrityError | None = None
+
+    # --- reads, verified ---------------------------------------------------------------------
+
+    async def read_stream(
+        self, stream: str, from_version: int = 1, to_version: int | None = None
+    ) -> Sequence[RecordedEvent]:
+        events = await self.inner.read_stream(stream, from_version, to_version)
+        expected = from_version
+        for event in events:
+            if event.stream != stream or event.version != expected:
+                raise self._fail(
+                    event.position, f"{stream} version {expected} is missing or out of place"
+                )
+            expected += 1
+        await self._check_links(events)
+        return events
+
+    async def read_all(
+        self, after_position: int = 0, limit: int | None = None
+    ) -> Sequence[RecordedEvent]:
+        events = await self.inner.read_all(after_position, limit)
+        expected = after_position + 1
+        for event in events:
+            if event.position != expected:
+                raise self._fail(expected, "the position is missing (events were deleted or moved)")
+            expected += 1
+        await self._check_links(events)
+        if events:
+            self._seen_head(events[-1].position)
+        return events
+
+    async def stream_version(self, stream: str) -> int:
+        return await self.inner.stream_version(stream)
+
+    async def head_position(self) -> int:
+        head = await self.inner.head_position()
+        self._seen_head(head)
+        return head
+
+    async def latest_snapshot(self, stream: str, max_version: int | None = None) -> Snapshot | None:
+        """The newest snapshot whose seal holds and whose event still has the sealed link;
+        a broken one is recorded in :attr:`snapshot_problems` and an older one is tried."""
+        while True:
+            snapshot = await self.inner.latest_snapshot(stream, max_version)
+            if snapshot is None:
+                return None
+            opened = open_snapshot(self._chain, snapshot)
+            if not isinstance(opened, str):
+                plain, link = opened
+                links = await self.inner.read_links([snapshot.position])
+                if links.get(snapshot.position) == link:
+                    return plain
+                opened = "the event it stops at is not the one it was taken at"
+            self._snapshot_problem(snapshot, opened)
+            max_version = snapshot.version - 1
+            if max_version < 1:
+                return None
+
+    async def read_meta(self, key: str) -> bytes | None:
+        return await self.inner.read_meta(key)
+
+    async def read_links(self, positions: Sequence[int]) -> Mapping[int, bytes]:
+        return await self.inner.read_links(positions)
+
+    async def read_checkpoint(self) -> Checkpoint | None:
+        return await self.inner.read_checkpoint()
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def append(
+        self, stream: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> Sequence[RecordedEvent]:
+        """Refused once tampering was found: a write decided on a log that is not what the
+        chain says would build on what an attacker left behind."""
+        if self.failure is not None:
+            raise self.failure
+        recorded = await self.inner.append(stream, expected_version, events)
+        if recorded:
+            self._seen_head(recorded[-1].position)
+        return recorded
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Seal ``snapshot`` to the link of the event it stops at, then store it."""
+        link = (await self.inner.read_links([snapshot.position])).get(snapshot.position)
+        if link is None:
+            raise self._fail(snapshot.position, "the snapshot's event is missing")
+        await self.inner.save_snapshot(seal_snapshot(self._chain, snapshot, link))
+
+    async def write_meta(self, key: str, value: bytes, *, only_if_absent: bool = False) -> bool:
+        return await self.inner.write_meta(key, value, only_if_absent=only_if_absent)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    # --- the head ----------------------------------------------------------------------------
+
+    async def check_head(self) -> Checkpoint:
+        """The head as verified now: it has not gone back below what this process saw, and
+        the adapter's checkpoint still names an event that exists with the same link.
+
+        The checkpoint may lag behind the head (an adapter without multi-document transactions
+        writes it just after the append), never lead it, and the events after it are checked
+        by the chain like all others.
+        """
+        head = await self.head_position()
+        checkpoint = await self.inner.read_checkpoint()
+        if checkpoint is None:
+            if head:
+                raise self._fail(head, "the log has events but no head checkpoint")
+            return Checkpoint(0, GENESIS)
+        if checkpoint.position > head:
+            raise self._fail(
+                head + 1,
+                f"the newest events were deleted: the checkpoint is at {checkpoint.position}, "
+                f"the log ends at {head}",
+            )
+        links = await self.inner.read_links([checkpoint.position, head])
+        if links.get(checkpoint.position) != checkpoint.link:
+            raise self._fail(checkpoint.position, "the event does not match the head checkpoint")
+        return Checkpoint(head, links.get(head, GENESIS) if head else GENESIS)
+
+    def _seen_head(self, head: int) -> None:
+        if head < self.highest_head:
+            raise self._fail(
+                head + 1,
+                f"the log head went back from {self.highest_head} to {head} "
+                "(the newest events were deleted)",
+            )
+        self.highest_head = head
+
+    # --- links -------------------------------------------------------------------------------
+
+    async def _check_links(self, events: Sequence[RecordedEvent]) -> None:
+        """Each event's link must follow from its predecessor's link and its own content."""
+        if not events:
+            return
+        in_batch = {event.position: event.link for event in events}
+        wanted = [
+            event.position - 1
+            for event in events
+            if event.position > 1 and event.position - 1 not in in_batch
+        ]
+        last_position, last_link = self._last
+        known = {0: GENESIS, last_position: last_link}
+        missing = [position for position in wanted if position not in known]
+        if missing:
+            known.update(await self.inner.read_links(missing))
+        for event in events:
+            previous = in_batch.get(event.position - 1, known.get(event.position - 1))
+            if previous is None:
+                raise self._fail(event.position - 1, "the event is missing (deleted from the log)")
+            if not hmac.compare_digest(self._chain.link_of(previous, event), event.link):
+                raise self._fail(
+                    event.position,
+                    "link does not match (the event was altered, inserted without the key, "
+                    "or the chain key is different)",
+                )
+        newest = max(events, key=lambda event: event.position)
+        if newest.position >= self._last[0]:
+            self._last = (newest.position, newest.link)
+
+    def record_failure(self, position: int, reason: str) -> LogIntegrityError:
+        """Record tampering found outside the reads (a full verification of the log)."""
+        return self._fail(position, reason)
+
+    def _fail(self, position: int, reason: str) -> LogIntegrityError:
+        """Record the first failure (what health, metrics and refused writes report)."""
+        error = LogIntegrityError(position, reason)
+        if self.failure is None:
+            self.failure = error
+        return error
+
+    def _snapshot_problem(self, snapshot: Snapshot, reason: str) -> None:
+        """Record a snapshot that was ignored; an edited one is tampering like an edited event
+        (the fold goes on from the events, but nothing more is appended)."""
+        problem = SnapshotProblem(snapshot.stream, snapshot.version, reason, reason != UNSEALED)
+        if problem not in self.snapshot_problems:
+            self.snapshot_problems.append(problem)
+        if problem.tampered:
+            self._fail(
+                snapshot.position,
+                f"the snapshot of {snapshot.stream} at version "
+                f"{snapshot.version} was ignored: {reason}",
+            )
