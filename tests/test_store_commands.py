@@ -1,24 +1,25 @@
 """The write side through the service API: first start, save, restore, import, reveal, as-of,
 snapshots, the key check, encryption at rest and upcasting.
 
-Most tests run once per storage backend (the ``backend`` parameter: real SQLite files, and a
-fresh database on a real PostgreSQL server); the few that inspect SQLite files stay SQLite-only.
-Adding a backend is one entry in ``tests/support/storages.py`` plus its raw-access helpers below.
+Most tests run once per storage backend (the ``backend`` parameter: real SQLite files, a fresh
+database on a real PostgreSQL server, and MongoDB); the few that inspect SQLite files stay
+SQLite-only. What the tests read or change behind the service's back goes through
+``support.raw_store``, so no SQL or MongoDB query is written here: adding a backend is one entry
+in ``tests/support/storages.py`` plus its class in ``tests/support/raw_store.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
+from support.raw_store import raw_store, sqlite_file
 from support.storages import STORAGES
 
 from adapters.service import ConfigService
@@ -45,10 +46,6 @@ HEX_128 = re.compile(r"[0-9a-f]{128}")
 SMTP_PASSWORD = "Sm7p-Pl41ntext-Zebra-Quokka-4471"
 
 
-def db_path(root: Path) -> Path:
-    return root / "runtime" / "data" / "parako.db"
-
-
 # --- storage backends --------------------------------------------------------------------------
 
 
@@ -62,70 +59,6 @@ def store_environ(backend: str) -> Iterator[dict[str, str]]:
     """The variables that open a fresh store on ``backend`` (root: the test's tmp_path)."""
     with STORAGES[backend]() as variables:
         yield {**ENVIRON, **variables}
-
-
-def _pg_rows(environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
-    import asyncpg
-    from support.pg_server import run_sync
-
-    async def fetch() -> list[tuple[object, ...]]:
-        connection = await asyncpg.connect(environ["STORAGE_POSTGRESQL_URL"])
-        try:
-            return [tuple(r) for r in await connection.fetch(sql)]
-        finally:
-            await connection.close()
-
-    return run_sync(fetch())
-
-
-def _mongo_database(environ: dict[str, str]) -> Any:
-    from pymongo import MongoClient
-
-    client: MongoClient[dict[str, Any]] = MongoClient(environ["STORAGE_MONGODB_URI"])
-    return client, client.get_default_database()
-
-
-def _sql_rows(root: Path, environ: dict[str, str], sql: str) -> list[tuple[object, ...]]:
-    if environ.get("STORAGE_ADAPTER") == "postgresql":
-        return _pg_rows(environ, sql)
-    with closing(sqlite3.connect(db_path(root))) as db, db:
-        return list(db.execute(sql).fetchall())
-
-
-def snapshot_versions(root: Path, environ: dict[str, str]) -> list[int]:
-    """The versions the store keeps snapshots of, read behind the service's back."""
-    if environ.get("STORAGE_ADAPTER") == "mongodb":
-        client, database = _mongo_database(environ)
-        with client:
-            return sorted(int(d["version"]) for d in database["snapshots"].find({}))
-    sql = "SELECT version FROM snapshots ORDER BY version"
-    return [int(str(v)) for (v,) in _sql_rows(root, environ, sql)]
-
-
-def delete_snapshots(root: Path, environ: dict[str, str]) -> None:
-    if environ.get("STORAGE_ADAPTER") == "mongodb":
-        client, database = _mongo_database(environ)
-        with client:
-            database["snapshots"].delete_many({})
-        return
-    _sql_rows(root, environ, "DELETE FROM snapshots")
-
-
-def stored_state(root: Path, environ: dict[str, str]) -> object:
-    """Everything the store holds, to show that an operation wrote nothing."""
-    if environ.get("STORAGE_ADAPTER") == "mongodb":
-        client, database = _mongo_database(environ)
-        with client:
-            return {
-                name: sorted(map(repr, database[name].find({})))
-                for name in ("events", "snapshots", "meta")
-            }
-    if environ.get("STORAGE_ADAPTER") == "postgresql":
-        return [
-            _pg_rows(environ, f"SELECT * FROM {table} ORDER BY 1, 2")
-            for table in ("events", "snapshots", "meta")
-        ]
-    return {p.name: p.read_bytes() for p in db_path(root).parent.iterdir()}
 
 
 def plain(secret: Secret | None) -> str:
@@ -375,11 +308,11 @@ async def test_snapshots_and_cold_open_after_120_saves(
 ) -> None:
     for n in range(1, 50):
         await store.save({"branding": {"companyName": f"Save {n}"}}, ALICE)
-    assert snapshot_versions(tmp_path, store_environ) == [50]
+    assert raw_store(tmp_path, store_environ).snapshot_versions() == [50]
     for n in range(50, 121):
         await store.save({"branding": {"companyName": f"Save {n}"}}, ALICE)
     assert store.version == 121
-    assert snapshot_versions(tmp_path, store_environ) == [50, 100]
+    assert raw_store(tmp_path, store_environ).snapshot_versions() == [50, 100]
 
     cold = await open_service(tmp_path, store_environ)
     opened.append(cold)
@@ -390,7 +323,7 @@ async def test_snapshots_and_cold_open_after_120_saves(
     await cold.close()
 
     # the same config when every version is replayed from the first event
-    delete_snapshots(tmp_path, store_environ)
+    raw_store(tmp_path, store_environ).delete_snapshots()
     replayed = await open_service(tmp_path, store_environ)
     opened.append(replayed)
     assert replayed.config == store.config
@@ -404,7 +337,7 @@ async def test_a_different_encryption_key_is_refused_and_nothing_is_written(
 ) -> None:
     async with await open_service(tmp_path, store_environ) as service:
         await service.save({"branding": {"companyName": "Acme"}}, ALICE)
-    before = stored_state(tmp_path, store_environ)
+    before = raw_store(tmp_path, store_environ).contents()
     assert before
 
     with pytest.raises(ConfigError) as caught:
@@ -413,7 +346,7 @@ async def test_a_different_encryption_key_is_refused_and_nothing_is_written(
     assert "ENCRYPTION_KEY does not match this store" in message
     assert KEY not in message
     assert OTHER_KEY not in message
-    assert stored_state(tmp_path, store_environ) == before
+    assert raw_store(tmp_path, store_environ).contents() == before
 
     async with await open_service(tmp_path, store_environ) as service:
         assert (service.version, company(service)) == (2, "Acme")
@@ -439,13 +372,13 @@ async def test_a_saved_secret_is_never_stored_or_logged_in_clear(
     secret = SMTP_PASSWORD.encode()
 
     def files_holding_the_secret() -> list[str]:
-        data = db_path(tmp_path).parent
+        data = sqlite_file(tmp_path).parent
         sqlite_files = [data / n for n in ("parako.db", "parako.db-wal", "parako.db-shm")]
         logs = list((tmp_path / "logs").rglob("*"))
         return [str(p) for p in [*sqlite_files, *logs] if p.is_file() and secret in p.read_bytes()]
 
     # while open the WAL holds the recent pages
-    assert (db_path(tmp_path).parent / "parako.db-wal").stat().st_size > 0
+    assert (sqlite_file(tmp_path).parent / "parako.db-wal").stat().st_size > 0
     assert files_holding_the_secret() == []
     await service.close()
     logging.shutdown()
