@@ -15,6 +15,7 @@ from pymongo.errors import AutoReconnect, OperationFailure
 from adapters.propagation import mongo_changes
 from adapters.propagation.hints import Hint
 from adapters.propagation.mongo_changes import MongoChangeStreamHints
+from adapters.storage.mongo import EVENTS
 
 INSERT = {"fullDocument": {"stream": "platform", "last_version": 3, "last_position": 7}}
 
@@ -62,7 +63,7 @@ def scripted_clients(watches: list[Any], calls: list[str]) -> type:
             pass
 
         def get_default_database(self, default: str) -> dict[str, Any]:
-            return {mongo_changes.EVENTS: self}
+            return {EVENTS: self}
 
         async def watch(self, pipeline: list[Any]) -> Any:
             calls.append("watch")
