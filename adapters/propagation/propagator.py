@@ -23,6 +23,7 @@ import structlog
 
 from adapters.propagation.hints import Health, Hint, HintTransport
 from adapters.service import ConfigService
+from eventstore.integrity import LogIntegrityError
 
 DEFAULT_POLL_SECONDS: Final = 30.0
 #: how long start() waits for the hint transports to subscribe before catching up anyway
@@ -129,6 +130,8 @@ class Propagator:
     async def _catch_up(self) -> None:
         try:
             await self._service.catch_up()
+        except LogIntegrityError:
+            pass  # the store answers; the service recorded and logged the tampering once
         except Exception as exc:  # the store is down: keep serving the last config
             self._database.failed(exc)
         else:
