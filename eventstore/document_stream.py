@@ -99,7 +99,13 @@ class DocumentStream:
         if self._snapshot_every:
             snapshot = await self.log.latest_snapshot(self.stream, up_to)
             state = StoredConfig.from_snapshot(snapshot) if snapshot else state
-        return await fold_stream(self.log, self.stream, state, up_to)
+        start = state.version
+        state = await fold_stream(self.log, self.stream, state, up_to)
+        if self._snapshot_every and state.version - start > self._snapshot_every:
+            # no usable snapshot (one from an earlier release, or one found broken): leave a
+            # good one behind, so the next load does not replay the whole stream again
+            await self.log.save_snapshot(state.to_snapshot(self.stream))
+        return state
 
     async def version_of(self, semver: str) -> int:
         """The stream version ``semver`` names; a 4xx-style error when it is not one of ours

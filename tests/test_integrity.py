@@ -7,11 +7,17 @@ PostgreSQL and MongoDB stores are in ``tests/test_tamper_matrix.py``.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import attrs
 import pytest
 
 from adapters.storage.memory import MemoryEventLog
+from adapters.wiring import open_service
 from eventstore import events, tokens
+from eventstore.commands import SNAPSHOT_EVERY, Author
 from eventstore.hashchain import HashChain
 from eventstore.integrity import LogIntegrityError, VerifiedLog, open_snapshot, seal_snapshot
 from eventstore.log import EPOCH, Checkpoint, NewEvent, RecordedEvent, Snapshot
@@ -145,3 +151,24 @@ async def test_a_snapshot_moved_to_another_event_does_not_open() -> None:
     moved = attrs.evolve(sealed, version=3, position=5)
     assert "seal does not match" in str(open_snapshot(CHAIN, moved))
     assert "seal does not match" in str(open_snapshot(OTHER_CHAIN, sealed))
+
+
+async def test_a_store_with_snapshots_from_an_earlier_release_opens_and_reseals(
+    tmp_path: Path,
+) -> None:
+    environ = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": "0123456789abcdef" * 4}
+    async with await open_service(tmp_path, environ) as store:
+        for n in range(SNAPSHOT_EVERY + 5):
+            await store.save({"branding": {"companyName": f"Acme {n}"}}, Author("a", "b"))
+    database = tmp_path / "runtime" / "data" / "parako.db"
+    with closing(sqlite3.connect(database)) as db, db:
+        [(state,)] = db.execute("SELECT state FROM snapshots").fetchall()
+        # an earlier release stored the bare document: no seal
+        db.execute("UPDATE snapshots SET state = ?", (bytes(state)[68:],))
+    async with await open_service(tmp_path, environ) as store:
+        assert store.config.branding.company_name == f"Acme {SNAPSHOT_EVERY + 4}"
+        assert store.integrity_failure is None
+        assert (await store.verify()).ok
+    with closing(sqlite3.connect(database)) as db:
+        versions = [v for (v,) in db.execute("SELECT version FROM snapshots ORDER BY version")]
+    assert versions == [SNAPSHOT_EVERY, SNAPSHOT_EVERY + 6]  # the load left a sealed one
