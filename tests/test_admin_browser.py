@@ -12,14 +12,18 @@ import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from support.api_support import RunningApi
 from support.browser import ensure_chromium
 
+from adapters.service import ConfigService
 from eventstore.secret import MASK
 from eventstore.tokens import READ
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -30,7 +34,7 @@ ARTIFACTS = Path(os.environ.get("ADMIN_ARTIFACTS") or Path(__file__).parent / "a
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def chromium() -> Iterator[Browser]:
     executable = ensure_chromium()
     with playwright_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=executable, headless=True)
@@ -41,7 +45,7 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
+def page(chromium: Browser) -> Iterator[Page]:
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
@@ -62,7 +66,7 @@ def token(api: RunningApi, name: str, *scopes: str) -> str:
     return in_thread(lambda: api.token(name, *scopes))
 
 
-def sign_in(page: Any, api: RunningApi, token: str) -> None:
+def sign_in(page: Page, api: RunningApi, token: str) -> None:
     page.goto(f"{api.base_url}/admin/settings")
     assert page.url.endswith("/admin/login")  # not signed in: sent to the sign-in form
     page.get_by_label("API token").fill(token)
@@ -70,15 +74,15 @@ def sign_in(page: Any, api: RunningApi, token: str) -> None:
     page.wait_for_url(re.compile(r"/admin/settings$"))
 
 
-def editor(page: Any, api: RunningApi, section: str) -> None:
+def editor(page: Page, api: RunningApi, section: str) -> None:
     page.goto(f"{api.base_url}/admin/settings/{section}")
 
 
-def field(page: Any, path: str) -> Any:
+def field(page: Page, path: str) -> Locator:
     return page.locator(f'.field[data-path="{path}"]')
 
 
-def test_sign_in_sets_a_strict_httponly_cookie(page: Any, api: RunningApi) -> None:
+def test_sign_in_sets_a_strict_httponly_cookie(page: Page, api: RunningApi) -> None:
     sign_in(page, api, token(api, "alice"))
     assert page.get_by_role("heading", name="Configuration").is_visible()
     assert "Signed in as" in page.inner_text("header")
@@ -91,7 +95,7 @@ def test_sign_in_sets_a_strict_httponly_cookie(page: Any, api: RunningApi) -> No
     assert "parako_admin" not in page.evaluate("document.cookie")
 
 
-def test_signing_in_works_with_the_keyboard_alone(page: Any, api: RunningApi) -> None:
+def test_signing_in_works_with_the_keyboard_alone(page: Page, api: RunningApi) -> None:
     alice = token(api, "alice")
     page.goto(f"{api.base_url}/admin/login")
     assert page.evaluate("document.activeElement.id") == "token"  # focused on arrival
@@ -108,14 +112,14 @@ def test_signing_in_works_with_the_keyboard_alone(page: Any, api: RunningApi) ->
     assert page.locator('.sections a[aria-current="page"]').inner_text() == "Branding"
 
 
-def test_an_unknown_token_is_refused(page: Any, api: RunningApi) -> None:
+def test_an_unknown_token_is_refused(page: Page, api: RunningApi) -> None:
     page.goto(f"{api.base_url}/admin/login")
     page.get_by_label("API token").fill("pkc_not-a-real-token")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text() == "Unknown or revoked token."
 
 
-def test_edit_review_save_history_diff_restore(page: Any, api: RunningApi) -> None:
+def test_edit_review_save_history_diff_restore(page: Page, api: RunningApi) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     sign_in(page, api, token(api, "alice"))
     editor(page, api, "branding")
@@ -174,7 +178,7 @@ def test_edit_review_save_history_diff_restore(page: Any, api: RunningApi) -> No
     assert page.get_by_label("Company name", exact=True).input_value() != "Acme Rebrand"
 
 
-def test_a_validation_error_is_shown_next_to_the_field(page: Any, api: RunningApi) -> None:
+def test_a_validation_error_is_shown_next_to_the_field(page: Page, api: RunningApi) -> None:
     sign_in(page, api, token(api, "alice"))
     editor(page, api, "branding")
     page.locator("summary", has_text="Light").first.click()
@@ -191,11 +195,11 @@ def test_a_validation_error_is_shown_next_to_the_field(page: Any, api: RunningAp
     assert in_thread(lambda: api.run(_version)) == 1
 
 
-async def _version(service: Any) -> int:
-    return int(service.version)
+async def _version(service: ConfigService) -> int:
+    return service.version
 
 
-def test_a_stale_form_shows_the_conflict_message(page: Any, api: RunningApi) -> None:
+def test_a_stale_form_shows_the_conflict_message(page: Page, api: RunningApi) -> None:
     alice = token(api, "alice")
     sign_in(page, api, alice)
     editor(page, api, "branding")
@@ -209,7 +213,7 @@ def test_a_stale_form_shows_the_conflict_message(page: Any, api: RunningApi) -> 
     assert page.get_by_label("Company name", exact=True).input_value() == "Theirs"
 
 
-def test_a_secret_is_masked_until_revealed(page: Any, api: RunningApi) -> None:
+def test_a_secret_is_masked_until_revealed(page: Page, api: RunningApi) -> None:
     sign_in(page, api, token(api, "alice"))
     editor(page, api, "security")
     secret = page.locator("#f-security-secrets-jwt_secret")
@@ -230,7 +234,7 @@ def test_a_secret_is_masked_until_revealed(page: Any, api: RunningApi) -> None:
     assert "alice" in row.inner_text()
 
 
-def test_a_read_only_token_gets_no_save_button(page: Any, api: RunningApi) -> None:
+def test_a_read_only_token_gets_no_save_button(page: Page, api: RunningApi) -> None:
     sign_in(page, api, token(api, "reader", READ))
     editor(page, api, "branding")
     assert page.get_by_role("button", name="Review changes…").count() == 0

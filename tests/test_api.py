@@ -19,7 +19,7 @@ from eventstore.tokens import READ, SCOPES, TENANT_READ, TENANT_WRITE, WRITE, To
 CONFLICT = "Configuration was modified by another user. Please refresh the page and try again."
 
 
-def error_of(response: Any) -> dict[str, Any]:
+def error_of(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}

@@ -26,6 +26,7 @@ from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
 from eventstore.errors import VersionConflict
+from eventstore.log import RecordedEvent
 from projections.history import history_from
 
 ENVIRON = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": "5a" * 32}
@@ -152,7 +153,7 @@ def test_concurrent_processes_with_expected_versions(root: Path) -> None:
     asyncio.run(check())
 
 
-def _changes(recorded: Any) -> Any:
+def _changes(recorded: RecordedEvent) -> tuple[events.FieldChange, ...]:
     event = events.decode(recorded)
     return event.changes if isinstance(event, events.ConfigChanged) else ()
 

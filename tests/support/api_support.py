@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -28,6 +28,7 @@ KEY = "5a" * 32
 BASE_ENV = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": KEY}
 
 Prepare = Callable[[ConfigService], Awaitable[None]]
+T = TypeVar("T")
 
 
 class RunningApi:
@@ -39,10 +40,10 @@ class RunningApi:
         self.base_url = base_url
         self._clients: list[httpx.Client] = []
 
-    def run(self, work: Callable[[ConfigService], Awaitable[Any]]) -> Any:
+    def run(self, work: Callable[[ConfigService], Awaitable[T]]) -> T:
         """Run ``work`` against a second service on the same store (as another process would)."""
 
-        async def main() -> Any:
+        async def main() -> T:
             service = await open_service(self.root, self.environ)
             try:
                 return await work(service)
@@ -58,8 +59,7 @@ class RunningApi:
             _, plaintext = await TokenStore(service.event_log).create(name, chosen, "tests")
             return plaintext
 
-        result: str = self.run(create)
-        return result
+        return self.run(create)
 
     def client(self, token: str | None = None, **headers: str) -> httpx.Client:
         if token is not None:
