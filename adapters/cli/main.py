@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from adapters.cli.api import serve, token
+from adapters.cli.backup import backup, restore_log, verify_backup_file
 from adapters.cli.reports import print_report
 from adapters.cli.support import (
     EXIT_INVALID,
@@ -220,7 +221,13 @@ async def import_(service: ConfigService, file: Path, actor: str, reason: str) -
     metavar="POSITION:LINK",
     help="a head line printed by an earlier verify: fail if that history was rewritten",
 )
-def verify(as_json: bool, expect_head: str | None) -> None:
+@click.option(
+    "--file",
+    "backup_file",
+    type=click.Path(path_type=Path),
+    help="check a backup (from `backup`) offline instead of the store",
+)
+def verify(as_json: bool, expect_head: str | None, backup_file: Path | None) -> None:
     """Check every hash link, the head checkpoint and every snapshot of the event log.
 
     Works on a log that the other commands refuse to open, and writes nothing.
@@ -229,6 +236,9 @@ def verify(as_json: bool, expect_head: str | None) -> None:
         expected = ExpectedHead.parse(expect_head) if expect_head else None
     except ValueError as exc:
         fail(EXIT_INVALID, f"--expect-head: {exc}")
+        return
+    if backup_file is not None:
+        verify_backup_file(backup_file, expected, as_json)
         return
 
     async def check() -> None:
@@ -336,3 +346,5 @@ def watch(as_json: bool, interval: float) -> None:
 main.add_command(tenant)
 main.add_command(serve)
 main.add_command(token)
+main.add_command(backup)
+main.add_command(restore_log)
