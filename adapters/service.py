@@ -21,7 +21,7 @@ from adapters.tenant_service import TenantService
 from eventstore import events
 from eventstore.commands import PLATFORM_SCOPE, Author, ConfigCommands, SaveResult
 from eventstore.errors import ConfigError
-from eventstore.hashchain import GENESIS, ChainReport, ChainVerifier, HashChain
+from eventstore.hashchain import GENESIS, BreakReason, ChainReport, ChainVerifier, HashChain
 from eventstore.integrity import LogIntegrityError, VerifiedLog
 from eventstore.log import EventLog
 from eventstore.masking import mask_fields
@@ -67,6 +67,9 @@ class ConfigService:
         self._view = RuntimeView(log, commands) if log and commands else None
         self._file_config = file_config
         self._tampering_logged = False
+        # a failure found while opening is raised to the caller, who reports it; only a
+        # process that runs logs it (once)
+        self._running = False
         #: publishes a hint after each committed write (transports connect lazily)
         self.announcer = announcer or Announcer(log)
         #: tenants, their overrides and effective configs; None unless multi-tenancy is on
@@ -131,15 +134,34 @@ class ConfigService:
             self._report_tampering()
 
     async def check_integrity(self) -> None:
-        """The head checkpoint holds and the log has not shrunk; then catch up (verified).
-        Raises :class:`LogIntegrityError` (and records it) when either fails."""
+        """The head checkpoint holds, the log has not shrunk, the newest platform snapshot's
+        seal holds and every event after it verifies (read again: an edit of something this
+        process already applied is found too); then catch up. Raises (and records)
+        :class:`LogIntegrityError`. Older history is the background verification's part."""
         if not isinstance(self._log, VerifiedLog):
             return
         try:
             await self._log.check_head()
         finally:
             self._report_tampering()
+        await self.verify_since_snapshot()
         await self.catch_up()
+
+    async def verify_since_snapshot(self) -> None:
+        """Read every event since the newest platform snapshot through the verified reads: a
+        starting process then vouches for the whole tail it builds on — tokens, tenants and
+        the registry included — not only the platform events it folds. Raises (and records)
+        :class:`LogIntegrityError`."""
+        log = self._log
+        if not isinstance(log, VerifiedLog):
+            return
+        try:
+            snapshot = await log.latest_snapshot(PLATFORM_STREAM)
+            position = snapshot.position if snapshot is not None else 0
+            while page := await log.read_all(position, _PAGE):
+                position = page[-1].position
+        finally:
+            self._report_tampering()
 
     async def verify_in_background(self) -> VerifyReport:
         """The full one-pass check (what ``verify`` does), recording what it finds like any
@@ -147,9 +169,7 @@ class ConfigService:
         the log — not only among the events it folds — turns health to failing."""
         report = await self.verify()
         if not report.ok and isinstance(self._log, VerifiedLog):
-            broken = report.chain.first_break
-            position = broken.position if broken else report.chain.last_position
-            self._log.record_failure(position, _first_problem(report))
+            self._log.record_failure(*_first_problem(report))
             self._report_tampering()
         return report
 
@@ -158,10 +178,16 @@ class ConfigService:
         """The first tampering this process found (None while the log verifies)."""
         return self._log.failure if isinstance(self._log, VerifiedLog) else None
 
+    def started(self) -> None:
+        """Opening is complete: tampering found from now on is logged (and any found while
+        opening that did not stop it, such as an ignored snapshot, is logged now)."""
+        self._running = True
+        self._report_tampering()
+
     def _report_tampering(self) -> None:
         """One error-level line per process, however many reads fail after it."""
         error = self.integrity_failure
-        if error is not None and not self._tampering_logged:
+        if error is not None and self._running and not self._tampering_logged:
             self._tampering_logged = True
             _log.error(
                 "event log integrity failure: serving the last verified configuration, "
@@ -324,12 +350,20 @@ class ConfigService:
         return self._log
 
 
-def _first_problem(report: VerifyReport) -> str:
+def _first_problem(report: VerifyReport) -> tuple[int, str]:
+    """Where and what the first problem of a failed verification is."""
     broken = report.chain.first_break
     if broken is not None:
-        return broken.reason.value
-    problems = [p.reason for p in report.snapshot_problems if p.tampered]
-    return report.checkpoint_problem or report.expected_head_problem or "; ".join(problems) or "?"
+        missing = broken.reason is BreakReason.POSITION_GAP
+        return (broken.expected_position if missing else broken.position), broken.reason.value
+    for problem in report.snapshot_problems:
+        if problem.tampered:
+            return (
+                problem.position,
+                f"snapshot of {problem.stream} at version {problem.version}: {problem.reason}",
+            )
+    reason = report.checkpoint_problem or report.expected_head_problem or "verification failed"
+    return report.chain.last_position, reason
 
 
 __all__ = ["PLATFORM_SCOPE", "Author", "ConfigService", "FileModeError", "VerifyReport"]

@@ -103,6 +103,7 @@ async def _database_service(
         sources, announcer.origin_id, config.deployment.redis_prefix
     )
     multi_tenancy = config.features.multi_tenancy
+    service.started()
     if multi_tenancy.enabled:
         service.tenants = TenantService(
             log,

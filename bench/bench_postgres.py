@@ -182,9 +182,10 @@ async def _append_all(databases: Databases, n: int) -> tuple[dict[str, float], d
 
 
 async def _replay(url: str, n: int) -> Replay:
-    log = await PostgresEventLog.open(url, HashChain(bytes(32)))
+    chain = HashChain(bytes(32))
+    log = await PostgresEventLog.open(url, chain)
     try:
-        return await replay(log, n)
+        return await replay(log, chain, n)
     finally:
         await log.close()
 

@@ -167,9 +167,10 @@ async def _append_all(directory: Path, n: int) -> tuple[dict[str, float], dict[s
 
 
 async def _replay(directory: Path, n: int) -> Replay:
-    log = await SqliteEventLog.open(directory / "replay.db", HashChain(bytes(32)))
+    chain = HashChain(bytes(32))
+    log = await SqliteEventLog.open(directory / "replay.db", chain)
     try:
-        return await replay(log, n)
+        return await replay(log, chain, n)
     finally:
         await log.close()
 

@@ -17,6 +17,7 @@ prove against someone who *has* the key is written in the README's security sect
 from __future__ import annotations
 
 import hmac
+import itertools
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -50,6 +51,8 @@ class SnapshotProblem:
     stream: str
     version: int
     reason: str
+    #: the global position the snapshot claims to stop at
+    position: int = 0
     #: False for a snapshot an earlier release wrote without a seal (ignored, not an attack)
     tampered: bool = True
 
@@ -77,6 +80,10 @@ def open_snapshot(chain: HashChain, snapshot: Snapshot) -> tuple[Snapshot, bytes
     if not hmac.compare_digest(mac, expected):
         return "its seal does not match (the snapshot was edited or moved)"
     return attrs.evolve(snapshot, state=state), link
+
+
+def _ascending(events: Sequence[RecordedEvent]) -> bool:
+    return all(a.position < b.position for a, b in itertools.pairwise(events))
 
 
 def _sealed_fields(snapshot: Snapshot, link: bytes, state: bytes) -> tuple[bytes, ...]:
@@ -184,7 +191,10 @@ class VerifiedLog:
         return recorded
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
-        """Seal ``snapshot`` to the link of the event it stops at, then store it."""
+        """Seal ``snapshot`` to the link of the event it stops at, then store it. Skipped once
+        tampering was found: a fresh snapshot would hide an edited one from the next start."""
+        if self.failure is not None:
+            return
         link = (await self.inner.read_links([snapshot.position])).get(snapshot.position)
         if link is None:
             raise self._fail(snapshot.position, "the snapshot's event is missing")
@@ -238,30 +248,40 @@ class VerifiedLog:
         """Each event's link must follow from its predecessor's link and its own content."""
         if not events:
             return
-        in_batch = {event.position: event.link for event in events}
-        wanted = [
-            event.position - 1
-            for event in events
-            if event.position > 1 and event.position - 1 not in in_batch
-        ]
-        last_position, last_link = self._last
-        known = {0: GENESIS, last_position: last_link}
-        missing = [position for position in wanted if position not in known]
-        if missing:
-            known.update(await self.inner.read_links(missing))
-        for event in events:
-            previous = in_batch.get(event.position - 1, known.get(event.position - 1))
-            if previous is None:
-                raise self._fail(event.position - 1, "the event is missing (deleted from the log)")
-            if not hmac.compare_digest(self._chain.link_of(previous, event), event.link):
-                raise self._fail(
-                    event.position,
-                    "link does not match (the event was altered, inserted without the key, "
-                    "or the chain key is different)",
-                )
-        newest = max(events, key=lambda event: event.position)
+        first, newest = events[0], events[-1]
+        if newest.position - first.position == len(events) - 1 and _ascending(events):
+            # a run of consecutive positions (every page of read_all): one predecessor to
+            # look up, then each event vouches for the next
+            known = await self._links_before([first.position])
+            self._check_run(known.get(first.position - 1), events)
+        else:
+            known = await self._links_before([event.position for event in events])
+            for event in events:
+                self._check_run(known.get(event.position - 1), (event,))
+            newest = max(events, key=lambda event: event.position)
         if newest.position >= self._last[0]:
             self._last = (newest.position, newest.link)
+
+    def _check_run(self, previous: bytes | None, run: Sequence[RecordedEvent]) -> None:
+        if previous is None:
+            raise self._fail(run[0].position - 1, "the event is missing (deleted from the log)")
+        bad = self._chain.first_mismatch(previous, run)
+        if bad is not None:
+            raise self._fail(
+                bad.position,
+                "link does not match (the event was altered, inserted without the key, "
+                "or the chain key is different)",
+            )
+
+    async def _links_before(self, positions: Sequence[int]) -> dict[int, bytes]:
+        """The links of the events just before ``positions``: from what this log verified
+        last when it can, from the store otherwise (GENESIS stands before position 1)."""
+        last_position, last_link = self._last
+        known = {0: GENESIS, last_position: last_link}
+        wanted = {p - 1 for p in positions} - known.keys()
+        if wanted:
+            known.update(await self.inner.read_links(sorted(wanted)))
+        return known
 
     def record_failure(self, position: int, reason: str) -> LogIntegrityError:
         """Record tampering found outside the reads (a full verification of the log)."""
@@ -277,7 +297,9 @@ class VerifiedLog:
     def _snapshot_problem(self, snapshot: Snapshot, reason: str) -> None:
         """Record a snapshot that was ignored; an edited one is tampering like an edited event
         (the fold goes on from the events, but nothing more is appended)."""
-        problem = SnapshotProblem(snapshot.stream, snapshot.version, reason, reason != UNSEALED)
+        problem = SnapshotProblem(
+            snapshot.stream, snapshot.version, reason, snapshot.position, reason != UNSEALED
+        )
         if problem not in self.snapshot_problems:
             self.snapshot_problems.append(problem)
         if problem.tampered:

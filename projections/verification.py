@@ -112,8 +112,10 @@ async def verify_log(
         report,
         head,
         tuple(check.problems(links)) if report.ok else (),
-        _checkpoint_problem(checkpoint, report, links),
-        _expected_head_problem(expect_head, links),
+        # past a break nothing is known about the rest of the log: only a whole walk can
+        # compare the checkpoint and an expected head with where the log ends
+        _checkpoint_problem(checkpoint, report, links) if report.ok else None,
+        _expected_head_problem(expect_head, links) if report.ok else None,
     )
 
 
@@ -168,7 +170,7 @@ class _SnapshotCheck:
 
     def problems(self, links: dict[int, bytes]) -> list[SnapshotProblem]:
         out = [
-            SnapshotProblem(s.stream, s.version, "its version is beyond the stream")
+            SnapshotProblem(s.stream, s.version, "its version is beyond the stream", s.position)
             for s in self._pending.values()
         ]
         for snapshot, problem in self._found:
@@ -178,7 +180,9 @@ class _SnapshotCheck:
                 if not hmac.compare_digest(links.get(snapshot.position, b""), sealed_link):
                     problem = "the event it stops at is not the one it was taken at"
             if problem is not None:
-                out.append(SnapshotProblem(snapshot.stream, snapshot.version, problem))
+                out.append(
+                    SnapshotProblem(snapshot.stream, snapshot.version, problem, snapshot.position)
+                )
         return out
 
 

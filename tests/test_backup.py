@@ -282,7 +282,7 @@ def delete_a_line(path: Path) -> int:
     content = lines(path)
     del content[2]  # position 2
     path.write_bytes(b"".join(content))
-    return 3  # where the gap is found
+    return 2  # the missing position is named
 
 
 def delete_the_last_line(path: Path) -> int:
@@ -296,7 +296,7 @@ def swap_two_lines(path: Path) -> int:
     content = lines(path)
     content[2], content[3] = content[3], content[2]  # positions 2 and 3
     path.write_bytes(b"".join(content))
-    return 3  # found where 2 belongs
+    return 2  # position 2 is not where it belongs
 
 
 def edit_the_header(path: Path) -> int:

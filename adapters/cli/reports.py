@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from eventstore.hashchain import BreakReason
 from projections.verification import VerifyReport
 
 
@@ -21,7 +22,7 @@ def report_json(report: VerifyReport) -> dict[str, Any]:
     broken = report.chain.first_break
     if broken is not None:
         out["first_bad_event"] = {
-            "position": broken.position,
+            "position": first_bad_position(report),
             "stream": broken.stream,
             "version": broken.version,
             "reason": broken.reason.value,
@@ -38,13 +39,24 @@ def report_json(report: VerifyReport) -> dict[str, Any]:
     return out
 
 
+def first_bad_position(report: VerifyReport) -> int | None:
+    """Where the log first differs from its chain: for a gap, the first missing position
+    (the event found there instead is named by its stream and version)."""
+    broken = report.chain.first_break
+    if broken is None:
+        return None
+    if broken.reason is BreakReason.POSITION_GAP:
+        return broken.expected_position
+    return broken.position
+
+
 def report_lines(report: VerifyReport) -> list[str]:
     """The report for people: what failed first, then the head line an auditor keeps."""
     lines: list[str] = []
     broken = report.chain.first_break
     if broken is not None:
         lines.append(
-            f"verification FAILED at position {broken.position} "
+            f"verification FAILED at position {first_bad_position(report)} "
             f"({broken.stream} version {broken.version}): {broken.reason.value}"
         )
     if report.checkpoint_problem:
