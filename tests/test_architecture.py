@@ -24,6 +24,8 @@ own submodules is an ordinary edge.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -392,3 +394,28 @@ def test_cycles_are_found_and_reported_as_chains() -> None:
         ["x", "y", "z", "x"],
     ]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_every_package_imports_first_in_a_fresh_interpreter() -> None:
+    """A package whose ``__init__`` re-exports a module that imports the package back imports
+    fine after something else loaded that module, and fails when it is imported first. The
+    graph above leaves packages' own ``__init__`` out (counting it would make every re-export a
+    cycle), so each package is imported on its own here, first thing in a new interpreter."""
+    packages = sorted(
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for layer in LAYERS
+        for path in (ROOT / layer).rglob("__init__.py")
+    )
+    script = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+    failures = []
+    for package in packages:
+        done = subprocess.run(
+            [sys.executable, "-c", script, package],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode:
+            failures.append(f"{package}: {done.stderr.strip().splitlines()[-1]}")
+    assert not failures, "\n".join(failures)

@@ -4,7 +4,3 @@
 have one job each: tokens (who may call), errors (one error shape), guards (scopes), limits
 (reveal rate), metrics, health, and one module of routes per resource.
 """
-
-from adapters.http.app import ApiSettings, create_app
-
-__all__ = ["ApiSettings", "create_app"]
