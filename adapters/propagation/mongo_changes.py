@@ -2,7 +2,7 @@
 
 The append itself is the notification, so there is nothing to publish. Change streams need a
 replica set or sharded cluster; a standalone server refuses them (error 40573), which is logged
-once and leaves the process on Redis hints and polling, as the reference documents. The driver
+once and leaves the process on Redis hints and polling (D20 in docs/decisions.md). The driver
 resumes a change stream by itself after a transient error without losing changes; anything it
 cannot resume surfaces here, and the loop reopens the stream with backoff and reports
 ``connected`` so the Propagator catches up from the log.

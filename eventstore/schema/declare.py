@@ -29,7 +29,7 @@ class FieldInfo:
     value at runtime; ``bootstrap_only`` settings are never persisted; ``runtime_only`` sections
     (``storage``, ``oidc_storage``) exist only in the runtime config; ``encrypted`` and
     ``tenant_encrypted`` follow D10, ``secret`` marks further values that are masked and kept
-    encrypted at rest although the reference stored them in clear.
+    encrypted at rest although the reference stored them in clear (docs/decisions.md X5).
     """
 
     key: str

@@ -1,6 +1,7 @@
 """Value kinds: what a setting accepts, how it is normalised, and what the user reads when not.
 
-Messages follow the reference wording (Zod 4) so that errors read the same as the documentation;
+Messages keep the reference's wording (Zod 4) verbatim (D18 in docs/decisions.md), so errors read
+the same as the product documentation;
 a custom message given by the schema replaces the generic one for that check.
 """
 
