@@ -20,7 +20,7 @@ import attrs
 from eventstore import events
 from eventstore.crypto import FieldCipher
 from eventstore.docpath import deep_merge, set_path
-from eventstore.document_stream import DocumentStream, EventFactory, Persisted
+from eventstore.document_stream import Author, DocumentStream, EventFactory, Persisted
 from eventstore.errors import Issue, ValidationFailed, VersionConflict
 from eventstore.events import ConfigChanged, FieldChange, SecretRevealed
 from eventstore.log import EventLog
@@ -52,19 +52,6 @@ class SaveResult:
     changes: tuple[FieldChange, ...]
     stripped: tuple[str, ...] = ()
     appended: bool = True
-
-
-@attrs.frozen
-class Author:
-    """Who writes and why (D15); ``actor`` is required, automatic writes use ``system``."""
-
-    actor: str
-    reason: str = ""
-    tags: tuple[str, ...] = events.DEFAULT_TAGS
-
-    def __attrs_post_init__(self) -> None:
-        if not self.actor.strip():
-            raise ValidationFailed([Issue("actor", "an actor is required for every change")])
 
 
 class ConfigCommands:
@@ -235,14 +222,20 @@ class ConfigCommands:
             return ConfigChanged(
                 changes=changes,
                 semver=semver,
-                actor=author.actor,
-                reason=author.reason,
-                tags=author.tags,
-                environment=self._bootstrap.environment,
-                at=self._clock(),
-                origin=origin,
-                restored_from=restored_from,
                 kept_masked=tuple(kept),
+                **author.provenance(
+                    origin, restored_from, self._bootstrap.environment, self._clock()
+                ),
             )
 
         return make
+
+
+__all__ = [
+    "EXPORT_METADATA_KEYS",
+    "PLATFORM_SCOPE",
+    "SNAPSHOT_EVERY",
+    "Author",
+    "ConfigCommands",
+    "SaveResult",
+]

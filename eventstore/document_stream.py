@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -32,6 +33,34 @@ from eventstore.hashchain import GENESIS
 from eventstore.log import EPOCH, EventLog, NewEvent, RecordedEvent
 from eventstore.retry import until_appended
 from eventstore.state import StoredConfig, field_changes, fold_stream, semver_of, version_of
+
+
+@attrs.frozen
+class Author:
+    """Who writes and why (D15); ``actor`` is required, automatic writes use ``system``."""
+
+    actor: str
+    reason: str = ""
+    tags: tuple[str, ...] = events.DEFAULT_TAGS
+
+    def provenance(
+        self, origin: str, restored_from: str | None, environment: str, at: datetime
+    ) -> dict[str, Any]:
+        """What every change event records about where it came from (D15): the fields a
+        platform change and a tenant change share, besides what changed."""
+        return {
+            "actor": self.actor,
+            "reason": self.reason,
+            "tags": self.tags,
+            "environment": environment,
+            "at": at,
+            "origin": origin,
+            "restored_from": restored_from,
+        }
+
+    def __attrs_post_init__(self) -> None:
+        if not self.actor.strip():
+            raise ValidationFailed([Issue("actor", "an actor is required for every change")])
 
 
 class UnstorableChange(ValidationFailed):

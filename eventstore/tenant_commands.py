@@ -18,11 +18,11 @@ from typing import Any, Final
 import attrs
 
 from eventstore import events
-from eventstore.commands import Author, ConfigCommands
+from eventstore.commands import ConfigCommands
 from eventstore.computed import TenantRef
 from eventstore.crypto import FieldCipher
 from eventstore.docpath import deep_merge
-from eventstore.document_stream import DocumentStream, EventFactory, Persisted
+from eventstore.document_stream import Author, DocumentStream, EventFactory, Persisted
 from eventstore.errors import Issue, ValidationFailed
 from eventstore.events import FieldChange, TenantChanged, TenantOverrideChanged
 from eventstore.log import EventLog
@@ -341,15 +341,11 @@ class TenantCommands:
                 tenant=tenant.slug,
                 changes=changes,
                 semver=semver,
-                actor=author.actor,
-                reason=author.reason,
-                tags=author.tags,
-                environment=self._bootstrap.environment,
-                at=self._clock(),
-                origin=origin,
-                restored_from=restored_from,
                 stripped=stripped,
                 adjustments=tuple(a.to_json() for a in persisted.adjustments),
+                **author.provenance(
+                    origin, restored_from, self._bootstrap.environment, self._clock()
+                ),
             )
 
         return make

@@ -30,7 +30,7 @@ import attrs
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from adapters.sources.file_source import UnreadableFileError
+from adapters.sources.file_source import read_text
 from eventstore.errors import Issue, ValidationFailed
 
 __all__ = ["ENVIRONMENT", "ENV_FILES", "EnvLayers", "read_env"]
@@ -91,13 +91,7 @@ def read_env(root: Path, environ: Mapping[str, str]) -> EnvLayers:
 def _read_file(path: Path, source: str) -> dict[str, str]:
     if not path.exists():
         return {}
-    try:
-        # utf-8-sig: a byte-order mark would otherwise become part of the first key.
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UnreadableFileError(path, f"not UTF-8 text (byte {error.start})") from None
-    except OSError as error:
-        raise UnreadableFileError(path, error.strerror or type(error).__name__) from None
+    text = read_text(path)
     bad_lines = [
         binding.original.line for binding in parse_stream(io.StringIO(text)) if binding.error
     ]

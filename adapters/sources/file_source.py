@@ -31,6 +31,18 @@ class UnreadableFileError(ConfigError):
         super().__init__(f"cannot read {path}: {reason}")
 
 
+def read_text(path: Path) -> str:
+    """A config or env file's text, as an editor saved it: UTF-8, a leading byte-order mark
+    dropped (it would otherwise become part of the first key), and any failure to read it a
+    :class:`UnreadableFileError` naming the file."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UnreadableFileError(path, f"not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise UnreadableFileError(path, error.strerror or type(error).__name__) from None
+
+
 @attrs.frozen
 class FileDocument:
     """What the file search found.
@@ -55,13 +67,7 @@ def load_file_document(root: Path, environ: Mapping[str, str]) -> FileDocument:
 
 def _load(path: Path, source: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """``source`` is the path relative to the root, as the operator would type it."""
-    try:
-        # utf-8-sig: editors on Windows like to start files with a byte-order mark.
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UnreadableFileError(path, f"not UTF-8 text (byte {error.start})") from None
-    except OSError as error:
-        raise UnreadableFileError(path, error.strerror or type(error).__name__) from None
+    text = read_text(path)
     parsed = parse_jsonc(text, source)
     if not isinstance(parsed, dict):
         raise ValidationFailed(

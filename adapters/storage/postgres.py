@@ -288,7 +288,13 @@ def _open_error(error: BaseException, target: _Target) -> ConfigError:
 
 
 class PostgresEventLog:
-    """:class:`~eventstore.log.EventLog` on a PostgreSQL database; create it with :meth:`open`."""
+    """:class:`~eventstore.log.EventLog` on a PostgreSQL database; create it with :meth:`open`.
+
+    Longer than 300 lines on purpose: it is one backend of the port, like each of
+    eventsourcing's recorders, and every method is a short statement plus the retry on a lost
+    connection (:meth:`_retrying`) that all of them share; split up, each piece would need the
+    pool, the target and the retry rules passed around again.
+    """
 
     def __init__(
         self,
