@@ -39,11 +39,11 @@ async def filled(count: int = 6) -> tuple[MemoryEventLog, VerifiedLog]:
     return raw, VerifiedLog(raw, CHAIN)
 
 
-def replace(raw: MemoryEventLog, position: int, **changes: object) -> None:
-    """Edit the stored row at ``position`` in place (both indexes of the memory store)."""
+def replace(raw: MemoryEventLog, position: int, data: bytes) -> None:
+    """Edit the stored data of the row at ``position`` in place (both indexes of the store)."""
     storage = raw.storage
     old = storage.events[position - 1]
-    edited = attrs.evolve(old, **changes)
+    edited = attrs.evolve(old, data=data)
     storage.events[position - 1] = edited
     stream = storage.streams[old.stream]
     stream[stream.index(old)] = edited
@@ -67,7 +67,7 @@ async def test_an_intact_log_reads_as_stored() -> None:
 @pytest.mark.parametrize("position", [1, 4, 6])
 async def test_an_edited_event_is_refused_by_every_read(position: int) -> None:
     raw, log = await filled()
-    replace(raw, position, data=b'{"n":99}')
+    replace(raw, position, b'{"n":99}')
     stream = raw.storage.events[position - 1].stream
     with pytest.raises(LogIntegrityError, match=f"position {position}: link does not match"):
         await log.read_stream(stream)
@@ -110,7 +110,7 @@ async def test_a_forged_token_without_the_key_never_authenticates() -> None:
     raw, log = await filled(2)
     store = tokens.TokenStore(log)
     await store.create("ops", [tokens.READ], "admin")
-    forged = tokens.ApiTokenCreated(
+    forged = events.ApiTokenCreated(
         "evil", tuple(tokens.SCOPES), tokens.digest_of("pkc_chosen"), "x", EPOCH
     )
     # the attacker computes a link with a key of their own and inserts the row at the end

@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.service import ConfigService
 from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
@@ -33,7 +35,7 @@ CLI = Path(sys.executable).with_name("parako-config")
 
 # --- the fold, as a property ---------------------------------------------------------------------
 
-keys = st.text(st.characters(blacklist_characters=".", blacklist_categories=("Cs",)), min_size=1)
+keys = st.text(st.characters(blacklist_characters=".", blacklist_categories=["Cs"]), min_size=1)
 scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
 documents = st.recursive(
     scalars | st.lists(scalars, max_size=3),
@@ -86,15 +88,21 @@ def test_every_change_of_shape_folds(old: dict[str, Any], new: dict[str, Any]) -
 # --- through the service -------------------------------------------------------------------------
 
 
+def claims_of(store: ConfigService) -> Mapping[str, Any]:
+    claims = store.config.features.oidc.claims
+    assert claims is not None
+    return claims
+
+
 async def test_null_then_restore_leaves_a_store_that_opens(tmp_path: Path) -> None:
     async with await open_service(tmp_path, ENVIRON) as store:
         await store.save({"features": {"oidc": {"claims": None}}}, ALICE)
         restored = await store.restore("1.0.0", ALICE)
         assert restored.appended
-        assert store.config.features.oidc.claims["openid"] == ("sub",)
+        assert claims_of(store)["openid"] == ("sub",)
     async with await open_service(tmp_path, ENVIRON) as store:
         assert store.version == 3
-        assert store.config.features.oidc.claims["openid"] == ("sub",)
+        assert claims_of(store)["openid"] == ("sub",)
         assert (await store.verify()).ok
 
 
@@ -130,7 +138,7 @@ async def test_a_log_holding_an_event_with_sets_before_removals_replays(tmp_path
         await store.event_log.append(PLATFORM_STREAM, 2, [events.encode(legacy)])
     async with await open_service(tmp_path, ENVIRON) as store:
         assert store.version == 3
-        assert store.config.features.oidc.claims["openid"] == ("sub",)
+        assert claims_of(store)["openid"] == ("sub",)
         assert (await store.verify()).ok
 
 
