@@ -35,6 +35,7 @@ from eventstore.resolve import (
 from eventstore.retry import until_appended
 from eventstore.schema import AppConfig, structure, structure_like
 from eventstore.schema.paths import SECRET_FIELDS
+from eventstore.shape import check_shape
 from eventstore.state import AUDIT_STREAM, PLATFORM_STREAM, StoredConfig, value_at
 
 PLATFORM_SCOPE: Final = "platform"
@@ -133,6 +134,7 @@ class ConfigCommands:
         """Merge ``partial`` over the latest stored config, validate the whole, append."""
         if not isinstance(partial, Mapping):
             raise ValidationFailed([Issue("", "a configuration change must be a JSON object")])
+        check_shape(partial)
         stripped = bootstrap_only_paths_in(partial)
         partial = strip_unpersisted(partial) if stripped else partial
         return await self._write(
@@ -155,6 +157,7 @@ class ConfigCommands:
         if not isinstance(document, Mapping):
             raise ValidationFailed([Issue("", "an import file must hold a JSON object")])
         body = {k: v for k, v in document.items() if k not in EXPORT_METADATA_KEYS}
+        check_shape(body)
         stripped = bootstrap_only_paths_in(body)
         body = strip_unpersisted(body)
         kept: list[str] = []

@@ -216,8 +216,10 @@ class VerifiedLog:
         writes it just after the append), never lead it, and the events after it are checked
         by the chain like all others.
         """
-        head = await self.head_position()
+        # the checkpoint first: it only ever moves up to the head, so a head read after it is
+        # at least as far even when other processes append in between
         checkpoint = await self.inner.read_checkpoint()
+        head = await self.head_position()
         if checkpoint is None:
             if head:
                 raise self._fail(head, "the log has events but no head checkpoint")

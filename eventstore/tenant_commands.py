@@ -31,6 +31,7 @@ from eventstore.resolve import Bootstrap, layered_document
 from eventstore.retry import until_appended
 from eventstore.schema import AppConfig, structure
 from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS, TENANT_SECTIONS
+from eventstore.shape import check_shape
 from eventstore.state import StoredConfig
 from eventstore.tenant_overrides import OverrideWrite, filter_write
 from eventstore.tenant_policy import ConstraintViolation, enforce
@@ -240,6 +241,7 @@ class TenantCommands:
         replace_sections: bool = False,
     ) -> TenantSaveResult:
         """Write overrides: ``PATH=VALUE`` merges by default; the API's PUT replaces sections."""
+        check_shape(partial)
         write = filter_write(partial)
         return await self._write(
             slug,

@@ -88,8 +88,8 @@ async def verify_log(
     progress: Callable[[int, int], None] | None = None,
 ) -> VerifyReport:
     """Check ``log`` (an adapter's log, unverified reads) from its first event to its head."""
+    checkpoint = await log.read_checkpoint()  # before the head: see VerifiedLog.check_head
     head = await log.head_position()
-    checkpoint = await log.read_checkpoint()
     snapshots = await _snapshots(log, PLATFORM_STREAM)
     check = _SnapshotCheck(chain, snapshots)
     verifier = ChainVerifier(chain)

@@ -147,6 +147,12 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, A
     return error_response(status, STATUS_CODES.get(status, "error"), message, details, headers)
 
 
+def _too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    # the JSON decoder (and anything else that walks a body) gives up on nesting no config
+    # needs; the depth is the client's input, never a fault of the service
+    return error_response(400, "bad_request", "the request body is nested too deeply")
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Only the class name and the path are logged: an exception's text may quote a value.
     _log.error("unhandled error", error=type(exc).__name__, path=request.url.path)
@@ -165,5 +171,6 @@ EXCEPTION_HANDLERS: Final[dict[type[Exception], Handler]] = {
     LogIntegrityError: _integrity,
     ConfigError: _config_error,
     HTTPException: _http,
+    RecursionError: _too_deep,
     Exception: _internal,
 }

@@ -41,6 +41,8 @@ BOOTSTRAP_ONLY_FIELDS: Final = _paths("bootstrap_only")
 ENCRYPTED_FIELDS: Final = _paths("encrypted")
 TENANT_ENCRYPTED_FIELDS: Final = _paths("tenant_encrypted")
 #: everything kept encrypted at rest and masked on display: the 14 of D10 plus further secrets
+#: the sections and nested groups: a document must hold an object (or nothing) at each of them
+OBJECT_PATHS: Final = frozenset(p for p, d in walk() if d.info.nested is not None)
 SECRET_FIELDS: Final = tuple(p for p, d in walk() if d.info.encrypted or d.info.secret)
 ALLOWED_TENANT_FIELDS: Final = _paths("tenant")
 TENANT_SECTIONS: Final = tuple(dict.fromkeys(p.split(".")[0] for p in ALLOWED_TENANT_FIELDS))
