@@ -220,6 +220,9 @@ class VerifiedLog:
         # at least as far even when other processes append in between
         checkpoint = await self.inner.read_checkpoint()
         head = await self.head_position()
+        if checkpoint is None and head:
+            # the first events were appended in between: their checkpoint is there by now
+            checkpoint = await self.inner.read_checkpoint()
         if checkpoint is None:
             if head:
                 raise self._fail(head, "the log has events but no head checkpoint")
