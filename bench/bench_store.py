@@ -253,7 +253,7 @@ async def _run(tmp: Path, rows: list[Row], notes: list[str]) -> None:
     long_v = await _build_history(tmp / "long", COLD_LONG)
     short_t = await _cold_open(tmp / "short")
     long_t = await _cold_open(tmp / "long")
-    name = "3. cold start ConfigService.open"
+    name = "3. cold start open_service"
     ratio = long_t / short_t
     rows += [
         (name, f"{short_v} versions (median of {COLD_REPEATS})", f"{short_t * 1000:.1f} ms", ""),
