@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := eventstore projections adapters
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,25 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Every hypothesis-driven test (properties, the stateful store machine, HTTP fuzzing; pytest -m
+# hypothesis) with HYPOTHESIS_PROFILE=fuzz, round after round until FUZZ_SECONDS have passed;
+# prints the examples each round ran (from --hypothesis-show-statistics) and the total. A failing
+# round stops the run; its log (.hypothesis/fuzz-round-N.log) has the shrunk example.
+FUZZ_SECONDS ?= 600
+
+fuzz: $(STAMP)
+	@start=$$(date +%s); round=0; total=0; \
+	while [ $$(( $$(date +%s) - start )) -lt $(FUZZ_SECONDS) ]; do \
+		round=$$((round + 1)); log=.hypothesis/fuzz-round-$$round.log; mkdir -p .hypothesis; \
+		HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -m hypothesis --hypothesis-show-statistics \
+			tests > $$log 2>&1; status=$$?; \
+		ran=$$(awk '/ passing, .* failing, and .* invalid/ { n += $$2 + $$4 + $$7 } END { print n + 0 }' $$log); \
+		total=$$((total + ran)); \
+		echo "fuzz round $$round: $$ran examples; $$(grep -E '[0-9]+ (passed|failed)' $$log | tail -n 1) ($$log)"; \
+		if [ $$status -ne 0 ]; then echo "fuzz: round $$round failed, see $$log"; exit $$status; fi; \
+	done; \
+	echo "fuzz: $$total examples in $$round rounds, $$(( $$(date +%s) - start )) s"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -125,3 +125,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from support import mongo_server
 
     mongo_server.stop()
+
+
+# --- hypothesis profiles (the property, stateful and fuzz tests) ---------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``default``: hypothesis' own example counts, which keep the stateful store machine (a
+    sixteenth of them per backend) and the HTTP fuzz tests within 90 s on two cores. ``fuzz``
+    (``HYPOTHESIS_PROFILE=fuzz``; ``make fuzz`` runs it in rounds for 10 minutes): 5 times the
+    examples, no deadline. ``--hypothesis-profile`` on the command line wins over the variable."""
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("default", print_blob=True)
+    settings.register_profile(
+        "fuzz",
+        max_examples=500,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
