@@ -83,7 +83,9 @@ def serving(
 ) -> Iterator[RunningApi]:
     env = {**BASE_ENV, **(environ or {})}
     (root / "runtime").mkdir(exist_ok=True)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for a socket
+    # whose protocol says TCP, and without it every response waits ~40 ms on Nagle/delayed ACK
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
