@@ -21,7 +21,6 @@ from eventstore.resolve import Bootstrap, layered_document
 if TYPE_CHECKING:
     from support.api_support import RunningApi
 
-    from adapters.service import ConfigService
 
 # the helpers' asserts explain themselves as the tests' do (before any test module imports them)
 pytest.register_assert_rewrite("support")
@@ -89,23 +88,10 @@ def api(tmp_path: Path) -> Iterator[RunningApi]:
 def tenant_api(tmp_path: Path) -> Iterator[RunningApi]:
     """The same with multi-tenancy on, over a fresh PostgreSQL database, with tenant ``acme``
     created (and no overrides yet)."""
-    from support.api_support import serving
-    from support.pg_server import fresh_database  # skips (or fails under CI) without a server
+    from support.api_support import serving_tenants
 
-    from eventstore.commands import Author
-
-    async def create_acme(service: ConfigService) -> None:
-        assert service.tenants is not None
-        await service.tenants.create("acme", Author("ops", "onboarding"))
-
-    with fresh_database() as url:
-        environ = {
-            "STORAGE_ADAPTER": "postgresql",
-            "STORAGE_POSTGRESQL_URL": url,
-            "MULTI_TENANCY_ENABLED": "true",
-        }
-        with serving(tmp_path, environ, prepare=create_acme) as running:
-            yield running
+    with serving_tenants(tmp_path) as running:
+        yield running
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

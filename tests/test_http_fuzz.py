@@ -28,11 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import not_a_server_error
-from support.api_support import RunningApi, serving
+from support.api_support import RunningApi, serving, serving_tenants
 
 from adapters.service import ConfigService
 from adapters.wiring import open_service
-from eventstore.commands import Author
 from eventstore.schema.paths import SECTIONS
 from eventstore.state import PLATFORM_STREAM
 from eventstore.tokens import SCOPES
@@ -274,25 +273,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
 @pytest.fixture(scope="module")
 def tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     """The API over PostgreSQL with multi-tenancy on and a tenant ``acme``."""
-    from support.pg_server import fresh_database  # skips (or fails under CI) without a server
-
-    async def create_acme(service: ConfigService) -> None:
-        assert service.tenants is not None
-        await service.tenants.create("acme", Author("ops", "onboarding"))
-
-    with fresh_database() as url:
-        environ = {
-            "STORAGE_ADAPTER": "postgresql",
-            "STORAGE_POSTGRESQL_URL": url,
-            "MULTI_TENANCY_ENABLED": "true",
-        }
-        root = tmp_path_factory.mktemp("http-fuzz-tenants")
-        with serving(root, environ, prepare=create_acme) as api:
-            fuzzed = Fuzzed(api)
-            try:
-                yield fuzzed
-            finally:
-                fuzzed.observer.close()
+    with serving_tenants(tmp_path_factory.mktemp("http-fuzz-tenants")) as api:
+        fuzzed = Fuzzed(api)
+        try:
+            yield fuzzed
+        finally:
+            fuzzed.observer.close()
 
 
 # --- the tests -----------------------------------------------------------------------------------

@@ -125,3 +125,25 @@ def serving(
         holder["server"].stop()
         thread.join(30)
         sock.close()
+
+
+@contextmanager
+def serving_tenants(root: Path) -> Iterator[RunningApi]:
+    """The API with multi-tenancy on, over a fresh PostgreSQL database (skips, or fails under
+    CI, without a server), with tenant ``acme`` created and no overrides yet."""
+    from eventstore.commands import Author
+
+    from .pg_server import fresh_database
+
+    async def create_acme(service: ConfigService) -> None:
+        assert service.tenants is not None
+        await service.tenants.create("acme", Author("ops", "onboarding"))
+
+    with fresh_database() as url:
+        environ = {
+            "STORAGE_ADAPTER": "postgresql",
+            "STORAGE_POSTGRESQL_URL": url,
+            "MULTI_TENANCY_ENABLED": "true",
+        }
+        with serving(root, environ, prepare=create_acme) as running:
+            yield running
