@@ -19,8 +19,8 @@ from __future__ import annotations
 import hmac
 import itertools
 import struct
-from collections.abc import Mapping, Sequence
-from typing import Final
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Final, TypeVar
 
 import attrs
 
@@ -33,6 +33,9 @@ _SEAL_MAGIC: Final = b"PKS1"
 _SEAL_DOMAIN: Final = b"parako-config/snapshot/v1"
 _HEADER: Final = len(_SEAL_MAGIC) + 2 * LINK_SIZE
 _INT: Final = struct.Struct(">q")
+#: what turning an edited row (a column of the wrong type or range) into an event raises
+UNREADABLE: Final = (TypeError, ValueError, OverflowError, AttributeError, struct.error)
+T = TypeVar("T")
 
 
 class LogIntegrityError(ConfigError):
@@ -115,7 +118,7 @@ class VerifiedLog:
     async def read_stream(
         self, stream: str, from_version: int = 1, to_version: int | None = None
     ) -> Sequence[RecordedEvent]:
-        events = await self.inner.read_stream(stream, from_version, to_version)
+        events = await self._read(self.inner.read_stream(stream, from_version, to_version))
         expected = from_version
         for event in events:
             if event.stream != stream or event.version != expected:
@@ -129,7 +132,7 @@ class VerifiedLog:
     async def read_all(
         self, after_position: int = 0, limit: int | None = None
     ) -> Sequence[RecordedEvent]:
-        events = await self.inner.read_all(after_position, limit)
+        events = await self._read(self.inner.read_all(after_position, limit))
         expected = after_position + 1
         for event in events:
             if event.position != expected:
@@ -152,13 +155,16 @@ class VerifiedLog:
         """The newest snapshot whose seal holds and whose event still has the sealed link;
         a broken one is recorded in :attr:`snapshot_problems` and an older one is tried."""
         while True:
-            snapshot = await self.inner.latest_snapshot(stream, max_version)
+            snapshot = await self._read(self.inner.latest_snapshot(stream, max_version))
             if snapshot is None:
                 return None
-            opened = open_snapshot(self._chain, snapshot)
+            try:
+                opened = open_snapshot(self._chain, snapshot)
+            except UNREADABLE:
+                opened = "its columns cannot be read (the snapshot was edited)"
             if not isinstance(opened, str):
                 plain, link = opened
-                links = await self.inner.read_links([snapshot.position])
+                links = await self._read(self.inner.read_links([snapshot.position]))
                 if links.get(snapshot.position) == link:
                     return plain
                 opened = "the event it stops at is not the one it was taken at"
@@ -185,7 +191,14 @@ class VerifiedLog:
         chain says would build on what an attacker left behind."""
         if self.failure is not None:
             raise self.failure
+        await self.head_position()  # a log that went back is not built on
         recorded = await self.inner.append(stream, expected_version, events)
+        if recorded and recorded[0].position <= self._last[0]:
+            raise self._fail(
+                recorded[0].position,
+                "an append landed where this process had already verified another event (the "
+                "newest events were deleted)",
+            )
         if recorded:
             self._seen_head(recorded[-1].position)
         return recorded
@@ -195,7 +208,7 @@ class VerifiedLog:
         tampering was found: a fresh snapshot would hide an edited one from the next start."""
         if self.failure is not None:
             return
-        link = (await self.inner.read_links([snapshot.position])).get(snapshot.position)
+        link = (await self._read(self.inner.read_links([snapshot.position]))).get(snapshot.position)
         if link is None:
             raise self._fail(snapshot.position, "the snapshot's event is missing")
         await self.inner.save_snapshot(seal_snapshot(self._chain, snapshot, link))
@@ -218,11 +231,11 @@ class VerifiedLog:
         """
         # the checkpoint first: it only ever moves up to the head, so a head read after it is
         # at least as far even when other processes append in between
-        checkpoint = await self.inner.read_checkpoint()
+        checkpoint = await self._read(self.inner.read_checkpoint())
         head = await self.head_position()
         if checkpoint is None and head:
             # the first events were appended in between: their checkpoint is there by now
-            checkpoint = await self.inner.read_checkpoint()
+            checkpoint = await self._read(self.inner.read_checkpoint())
         if checkpoint is None:
             if head:
                 raise self._fail(head, "the log has events but no head checkpoint")
@@ -233,9 +246,24 @@ class VerifiedLog:
                 f"the newest events were deleted: the checkpoint is at {checkpoint.position}, "
                 f"the log ends at {head}",
             )
-        links = await self.inner.read_links([checkpoint.position, head])
+        if checkpoint.position < head and getattr(self.inner, "checkpoint_in_append", False):
+            # moved in the append's own transaction, it reaches any head read before it
+            checkpoint = await self._read(self.inner.read_checkpoint()) or checkpoint
+            if checkpoint.position < head:
+                raise self._fail(
+                    checkpoint.position + 1,
+                    "the head checkpoint no longer follows the appends (its trigger was removed?)",
+                )
+        seen_position, seen_link = self._last
+        links = await self._read(self.inner.read_links([checkpoint.position, head, seen_position]))
         if links.get(checkpoint.position) != checkpoint.link:
             raise self._fail(checkpoint.position, "the event does not match the head checkpoint")
+        if seen_position and links.get(seen_position) != seen_link:
+            raise self._fail(
+                seen_position,
+                "the event this process verified there was replaced (the newest events were "
+                "deleted and others appended in their place)",
+            )
         return Checkpoint(head, links.get(head, GENESIS) if head else GENESIS)
 
     def _seen_head(self, head: int) -> None:
@@ -285,8 +313,16 @@ class VerifiedLog:
         known = {0: GENESIS, last_position: last_link}
         wanted = {p - 1 for p in positions} - known.keys()
         if wanted:
-            known.update(await self.inner.read_links(sorted(wanted)))
+            known.update(await self._read(self.inner.read_links(sorted(wanted))))
         return known
+
+    async def _read(self, call: Awaitable[T]) -> T:
+        """A row whose columns an edit gave the wrong type cannot even become an event: that
+        is tampering too, not a crash."""
+        try:
+            return await call
+        except UNREADABLE as exc:
+            raise self._fail(0, f"a stored row cannot be read ({type(exc).__name__})") from None
 
     def record_failure(self, position: int, reason: str) -> LogIntegrityError:
         """Record tampering found outside the reads (a full verification of the log)."""

@@ -172,3 +172,51 @@ async def test_a_store_with_snapshots_from_an_earlier_release_opens_and_reseals(
     with closing(sqlite3.connect(database)) as db:
         versions = [v for (v,) in db.execute("SELECT version FROM snapshots ORDER BY version")]
     assert versions == [SNAPSHOT_EVERY, SNAPSHOT_EVERY + 6]  # the load left a sealed one
+
+
+async def test_a_rolled_back_tail_is_not_built_on_by_a_process_that_saw_it(
+    tmp_path: Path,
+) -> None:
+    """The newest event deleted and the checkpoint moved back to match: a process that had
+    read the longer log refuses its next write instead of refilling the position."""
+    environ = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": "0123456789abcdef" * 4}
+    async with await open_service(tmp_path, environ) as store:
+        for title in ("A", "B"):
+            await store.save({"application": {"title": title}}, Author("a", "b"))
+        database = tmp_path / "runtime" / "data" / "parako.db"
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute("DELETE FROM events WHERE position = 3")
+            db.execute(
+                "UPDATE checkpoint SET position = 2,"
+                " link = (SELECT link FROM events WHERE position = 2)"
+            )
+        with pytest.raises(LogIntegrityError, match="went back from 3 to 2"):
+            await store.save({"branding": {"companyName": "Acme"}}, Author("a", "b"))
+        assert store.config.application.title == "B"  # the last verified config stays
+        assert store.integrity_failure is not None
+
+
+async def test_a_removed_checkpoint_trigger_is_noticed(tmp_path: Path) -> None:
+    environ = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": "0123456789abcdef" * 4}
+    async with await open_service(tmp_path, environ):
+        pass
+    database = tmp_path / "runtime" / "data" / "parako.db"
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute("DROP TRIGGER events_move_checkpoint")
+    async with await open_service(tmp_path, environ) as store:
+        await store.save({"application": {"title": "A"}}, Author("a", "b"))
+    with pytest.raises(LogIntegrityError, match="no longer follows the appends"):
+        await open_service(tmp_path, environ)
+
+
+async def test_a_row_edited_to_the_wrong_column_type_is_tampering_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    environ = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": "0123456789abcdef" * 4}
+    async with await open_service(tmp_path, environ) as store:
+        await store.save({"application": {"title": "A"}}, Author("a", "b"))
+    database = tmp_path / "runtime" / "data" / "parako.db"
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute("UPDATE events SET link = hex(link) WHERE position = 2")
+    with pytest.raises(LogIntegrityError, match="cannot be read"):
+        await open_service(tmp_path, environ)

@@ -35,6 +35,7 @@ from eventstore.commands import Author
 from eventstore.docpath import get_path
 from eventstore.errors import ValidationFailed
 from eventstore.hashchain import HashChain
+from eventstore.integrity import UNREADABLE
 from eventstore.log import EventLog
 from eventstore.schema import unstructure
 from projections.diff import Diff
@@ -210,6 +211,8 @@ async def import_(service: ConfigService, file: Path, actor: str, reason: str) -
         document = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValidationFailed([], f"{file}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # not UTF-8, a number too long, too deep
+        raise ValidationFailed([], f"{file}: not a JSON export ({_why(exc)})") from None
     result = await service.import_document(document, Author(actor, reason))
     click.echo(f"imported as {result.semver} ({len(result.changes)} change(s))")
 
@@ -245,6 +248,9 @@ def verify(as_json: bool, expect_head: str | None, backup_file: Path | None) -> 
         log, chain = await open_verifier(Path.cwd(), os.environ)
         try:
             report = await _verify_with_progress(log, chain, expected, as_json)
+        except UNREADABLE as exc:
+            fail(1, f"verification FAILED: a stored row cannot be read ({type(exc).__name__})")
+            return
         finally:
             await log.close()
         print_report(report, as_json)
@@ -272,6 +278,14 @@ async def _verify_with_progress(
             expect_head=expected,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text at byte {exc.start}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
 
 
 def _stop_on_signals() -> asyncio.Event:

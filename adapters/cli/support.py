@@ -75,6 +75,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         return path, json.loads(raw)
     except json.JSONDecodeError:
         return path, raw
+    except (ValueError, RecursionError):  # a number too long to read, or nesting too deep
+        raise ValidationFailed([], f"{path}: the value is not JSON this store can hold") from None
 
 
 def nest(assignments: dict[str, Any]) -> dict[str, Any]:

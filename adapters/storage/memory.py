@@ -54,6 +54,9 @@ class MemoryEventLog:
     (which never await while copying) cannot observe a half-applied append.
     """
 
+    #: the head checkpoint moves in the append's own transaction (VerifiedLog relies on it)
+    checkpoint_in_append = True
+
     def __init__(
         self,
         chain: HashChain,

@@ -296,6 +296,9 @@ class PostgresEventLog:
     pool, the target and the retry rules passed around again.
     """
 
+    #: the head checkpoint moves in the append's own transaction (VerifiedLog relies on it)
+    checkpoint_in_append = True
+
     def __init__(
         self,
         pool: asyncpg.Pool,

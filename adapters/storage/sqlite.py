@@ -136,6 +136,9 @@ class SqliteSettings:
 class SqliteEventLog:
     """:class:`~eventstore.log.EventLog` on a SQLite file; create it with :meth:`open`."""
 
+    #: the head checkpoint moves in the append's own transaction (VerifiedLog relies on it)
+    checkpoint_in_append = True
+
     def __init__(
         self, connection: aiosqlite.Connection, chain: HashChain, clock: Callable[[], datetime]
     ) -> None:
