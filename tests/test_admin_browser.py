@@ -222,9 +222,9 @@ def test_a_secret_is_masked_until_revealed(page: Page, api: RunningApi) -> None:
     assert MASK in page.content()
     assert not re.search(r"[0-9a-f]{128}", page.content())
     field(page, "security.secrets.jwt_secret").get_by_role("button", name="Reveal").click()
-    page.wait_for_function(
-        "document.getElementById('f-security-secrets-jwt_secret').dataset.revealed === 'true'"
-    )
+    # a locator wait, not wait_for_function: the console's CSP (script-src 'self') forbids the
+    # eval a string predicate needs whenever the first check does not already succeed
+    page.locator("#f-security-secrets-jwt_secret[data-revealed='true']").wait_for()
     assert re.fullmatch(r"[0-9a-f]{128}", secret.input_value())
     assert secret.get_attribute("type") == "text"
     # the reveal is in the audit trail
