@@ -18,6 +18,7 @@ from typing import Any, Final
 import attrs
 
 from eventstore import events
+from eventstore.computed_writes import NO_CLAIMS, ComputedClaims
 from eventstore.crypto import FieldCipher
 from eventstore.docpath import deep_merge, set_path
 from eventstore.document_stream import Author, DocumentStream, EventFactory, Persisted
@@ -30,6 +31,7 @@ from eventstore.resolve import (
     bootstrap_only_paths_in,
     default_document,
     layered_document,
+    layered_for_write,
     strip_unpersisted,
 )
 from eventstore.retry import until_appended
@@ -39,6 +41,9 @@ from eventstore.shape import check_shape
 from eventstore.state import AUDIT_STREAM, PLATFORM_STREAM, StoredConfig, value_at
 
 PLATFORM_SCOPE: Final = "platform"
+#: a rule about the runtime config that only the outside world knows (the routes a server
+#: mounts, for one): the problems it finds in a runtime document, by path
+DocumentCheck = Callable[[Mapping[str, Any]], list[Issue]]
 SNAPSHOT_EVERY: Final = 50
 #: keys an export carries about itself; an import ignores them
 EXPORT_METADATA_KEYS: Final = ("_export_metadata", "_version", "version", "_metadata")
@@ -64,10 +69,13 @@ class ConfigCommands:
         cipher: FieldCipher,
         bootstrap: Bootstrap,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        checks: Sequence[DocumentCheck] = (),
     ) -> None:
         self._log = log
         self._bootstrap = bootstrap
         self._clock = clock
+        self._checks = tuple(checks)
         self.stream = DocumentStream(
             log,
             cipher,
@@ -122,7 +130,11 @@ class ConfigCommands:
         author = Author("system", "Initial configuration")
         try:
             result = await self.stream.write(
-                lambda _empty: initial, self._persist, self._event(author, "initial"), 0
+                lambda _empty: initial,
+                # at first start a missing secret is the start-up failure D8 words verbatim
+                lambda state, candidate: self._persist(state, candidate, layer=layered_document),
+                self._event(author, "initial"),
+                0,
             )
         except VersionConflict:
             return None  # the store exists (or another process made 1.0.0 meanwhile)
@@ -137,8 +149,14 @@ class ConfigCommands:
         check_shape(partial)
         stripped = bootstrap_only_paths_in(partial)
         partial = strip_unpersisted(partial) if stripped else partial
+        partial, claims = ComputedClaims.take(partial)
         return await self._write(
-            lambda current: deep_merge(current, partial), author, expected_version, "save", stripped
+            lambda current: deep_merge(current, partial),
+            author,
+            expected_version,
+            "save",
+            stripped,
+            claims=claims,
         )
 
     async def restore(
@@ -159,7 +177,7 @@ class ConfigCommands:
         body = {k: v for k, v in document.items() if k not in EXPORT_METADATA_KEYS}
         check_shape(body)
         stripped = bootstrap_only_paths_in(body)
-        body = strip_unpersisted(body)
+        body, claims = ComputedClaims.take(strip_unpersisted(body))
         kept: list[str] = []
 
         def merge(current: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +185,9 @@ class ConfigCommands:
             kept[:] = paths
             return deep_merge(current, restored)
 
-        return await self._write(merge, author, expected_version, "import", stripped, kept=kept)
+        return await self._write(
+            merge, author, expected_version, "import", stripped, kept=kept, claims=claims
+        )
 
     async def record_reveal(self, path: str, author: Author) -> None:
         """D11: every reveal leaves an audit event (never the value)."""
@@ -192,10 +212,11 @@ class ConfigCommands:
         stripped: Sequence[str] = (),
         restored_from: str | None = None,
         kept: Sequence[str] = (),
+        claims: ComputedClaims = NO_CLAIMS,
     ) -> SaveResult:
         written = await self.stream.write(
             build,
-            self._persist,
+            lambda state, candidate: self._persist(state, candidate, claims),
             self._event(author, origin, restored_from, kept),
             expected_version,
             require_existing=True,
@@ -204,11 +225,24 @@ class ConfigCommands:
             written.version, written.semver, written.changes, tuple(stripped), written.appended
         )
 
-    async def _persist(self, _state: StoredConfig, candidate: Mapping[str, Any]) -> Persisted:
+    async def _persist(
+        self,
+        state: StoredConfig,
+        candidate: Mapping[str, Any],
+        claims: ComputedClaims = NO_CLAIMS,
+        layer: Callable[
+            [Mapping[str, Any], Bootstrap], tuple[dict[str, Any], tuple[str, ...]]
+        ] = layered_for_write,
+    ) -> Persisted:
         """Validate the whole runtime config the candidate makes (D18) and store the candidate
-        with the secrets generated for it (D7), without what is never stored."""
-        doc, generated = layered_document(candidate, self._bootstrap)
+        with the secrets generated for it (D7), without what is never stored; a value given
+        to an always-computed field must be the one in force (:class:`ComputedClaims`)."""
+        doc, generated = layer(candidate, self._bootstrap)
         structure(AppConfig, doc)  # raises ValidationFailed listing every issue
+        claims.check(doc, state.document)
+        issues = [issue for check in self._checks for issue in check(doc)]
+        if issues:
+            raise ValidationFailed(issues)
         persisted = strip_unpersisted(candidate)
         for path in generated:
             persisted = set_path(persisted, path, value_at(doc, path))
@@ -240,5 +274,6 @@ __all__ = [
     "SNAPSHOT_EVERY",
     "Author",
     "ConfigCommands",
+    "DocumentCheck",
     "SaveResult",
 ]

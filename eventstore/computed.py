@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 from urllib.parse import unquote, urlsplit
 
 import attrs
@@ -80,8 +80,10 @@ class MissingSecretError(ConfigError):
     """Outside development a missing secret is fatal (D8); every missing one is listed at once
     so an operator fixes the environment in a single round trip."""
 
-    def __init__(self, messages: tuple[str, ...]) -> None:
+    def __init__(self, messages: tuple[str, ...], unset: tuple[tuple[str, str], ...] = ()) -> None:
         self.messages = messages
+        #: (path, environment variable) of every secret left unset
+        self.unset = unset
         super().__init__("\n".join(messages))
 
 
@@ -147,6 +149,7 @@ def resolve_secrets(
     result: Document = dict(doc)
     generated: list[str] = []
     fatal: list[str] = []
+    unset: list[tuple[str, str]] = []
     for path, spec in specs.items():
         found, current = _lookup(result, path)
         if not _secret_is_missing(found, current):
@@ -162,12 +165,13 @@ def resolve_secrets(
                 any_generated = True
             else:
                 fatal.append(spec.fatal_message(index))
+                unset.append((path, var))
         if len(values) == len(spec.env_vars):
             result = _assign(result, path, values if spec.is_list else values[0])
             if any_generated:
                 generated.append(path)
     if fatal:
-        raise MissingSecretError(tuple(fatal))
+        raise MissingSecretError(tuple(fatal), tuple(dict.fromkeys(unset)))
     return result, tuple(generated)
 
 
@@ -264,9 +268,20 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == ""
 
 
+class AlwaysDerived:
+    """A rule that never keeps the current value: whatever is stored or written at its path is
+    replaced, so a write that sets the path must be refused (naming :attr:`derived_from`)
+    rather than accepted and silently lost."""
+
+    #: the settings the value follows, as shown to someone who tried to set it
+    derived_from: ClassVar[str]
+
+
 @attrs.frozen
-class Issuer:
+class Issuer(AlwaysDerived):
     """``oidc.issuer`` is always recomputed (D6): tokens must name the URL they are served from."""
+
+    derived_from: ClassVar[str] = "deployment.url and oidc.path"
 
     def __call__(self, ctx: DerivationContext, current: Any) -> Any:
         return ctx.base_url + ctx.oidc_path if ctx.base_url else current
@@ -284,18 +299,22 @@ class FillIfEmpty:
 
 
 @attrs.frozen
-class CompanyName:
+class CompanyName(AlwaysDerived):
     """MFA issuer and relying-party names follow ``branding.companyName`` (D6), so renaming the
     company is one edit rather than three."""
+
+    derived_from: ClassVar[str] = "branding.companyName"
 
     def __call__(self, ctx: DerivationContext, current: Any) -> Any:
         return ctx.company_name
 
 
 @attrs.frozen
-class RpId:
+class RpId(AlwaysDerived):
     """WebAuthn ``rp_id`` must be a registrable suffix of every origin that uses it: the platform
     host covers all subdomain tenants; a custom-domain tenant needs its own domain."""
+
+    derived_from: ClassVar[str] = "the host of deployment.url (a tenant's custom domain)"
 
     def __call__(self, ctx: DerivationContext, current: Any) -> Any:
         if not ctx.deployment_url:

@@ -16,7 +16,7 @@ import attrs
 
 from eventstore import computed
 from eventstore.docpath import deep_merge, delete_path, get_path, has_path, set_path
-from eventstore.errors import ValidationFailed
+from eventstore.errors import Issue, ValidationFailed
 from eventstore.schema import AppConfig, structure, unstructure
 from eventstore.schema.bootstrap import ProcessSettings
 from eventstore.schema.paths import BOOTSTRAP_ONLY_FIELDS, COMPUTED, RUNTIME_ONLY_SECTIONS
@@ -110,6 +110,24 @@ def layered_document(
     )
     ctx = computed.DerivationContext.from_document(doc, tenant)
     return computed.apply_derived(doc, DERIVED_RULES, ctx), generated
+
+
+def layered_for_write(
+    candidate: Mapping[str, Any],
+    bootstrap: Bootstrap,
+    tenant: computed.TenantRef | None = None,
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """:func:`layered_document` for a candidate write: a secret the write leaves unset where
+    none can be generated is the writer's invalid input (named by path), not a failed start."""
+    try:
+        return layered_document(candidate, bootstrap, tenant)
+    except computed.MissingSecretError as missing:
+        raise ValidationFailed(
+            [
+                Issue(path, f"is required in {bootstrap.environment}: store a value or set {var}")
+                for path, var in missing.unset
+            ]
+        ) from None
 
 
 def resolve(

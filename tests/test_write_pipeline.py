@@ -23,7 +23,7 @@ from adapters.service import ConfigService
 from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
-from eventstore.document_stream import UnstorableChange
+from eventstore.document_stream import Persisted, UnstorableChange
 from eventstore.errors import ValidationFailed
 from eventstore.events import ConfigChanged, FieldChange
 from eventstore.log import EPOCH
@@ -31,6 +31,7 @@ from eventstore.state import PLATFORM_STREAM, StoredConfig, field_changes
 
 ENVIRON = {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": "0123456789abcdef" * 4}
 ALICE = Author("alice", "test")
+ALICE_EVENT = ConfigChanged((), "1.0.1", "alice", "test", events.DEFAULT_TAGS, "development", EPOCH)
 CLI = Path(sys.executable).with_name("parako-config")
 
 # --- the fold, as a property ---------------------------------------------------------------------
@@ -111,8 +112,15 @@ async def test_a_change_that_cannot_replay_is_refused_and_nothing_is_appended(
 ) -> None:
     async with await open_service(tmp_path, ENVIRON) as store:
         for bad in ({"a.b": ["x"]}, {"": ["x"]}):
-            with pytest.raises(UnstorableChange, match="cannot be stored"):
+            with pytest.raises(ValidationFailed, match="key"):
                 await store.save({"features": {"oidc": {"claims": bad}}}, ALICE)
+            # the replay check stands behind the shape check: a persister that let such a key
+            # through still gets nothing appended
+            stream = store._need_store().stream
+            state = await stream.load()
+            candidate = {**stream.plaintext(state), "features": {"oidc": {"claims": bad}}}
+            with pytest.raises(UnstorableChange, match="cannot be stored"):
+                await stream.append(state, Persisted(candidate), lambda *_: ALICE_EVENT)
         with pytest.raises(ValidationFailed):
             await store.save({"branding": {"companyName": float("nan")}}, ALICE)
         assert await store.event_log.stream_version(PLATFORM_STREAM) == 1

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 import attrs
 from litestar.datastructures import FormMultiDict
 
-from eventstore.computed import CompanyName, GeneratedSecret, Issuer, RpId
+from eventstore.computed import AlwaysDerived, GeneratedSecret
 from eventstore.docpath import MISSING, get_path, set_path
 from eventstore.errors import Issue
 from eventstore.schema.declare import Declared, declared_fields
@@ -40,12 +40,6 @@ from eventstore.schema.structure import join
 
 Widget = Literal["switch", "number", "select", "list", "json", "color", "text", "secret"]
 
-_ALWAYS_COMPUTED: Final = (Issuer, CompanyName, RpId)
-_COMPUTED_WHY: Final = {
-    Issuer: "computed from deployment.url and oidc.path",
-    CompanyName: "follows branding.companyName",
-    RpId: "the host of deployment.url",
-}
 _INDEX: Final = re.compile(r"\[\d+\]")
 _HEX: Final = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
 
@@ -166,9 +160,9 @@ def _field(
         read_only, note = True, f"set by {info.env} in the environment, which wins"
     elif info.env:
         note = f"{info.env} in the environment would override this"
-    elif isinstance(info.computed, _ALWAYS_COMPUTED):
+    elif isinstance(info.computed, AlwaysDerived):
         read_only = True
-        note = _COMPUTED_WHY.get(type(info.computed), "computed")
+        note = f"computed from {info.computed.derived_from}"
     elif isinstance(info.computed, GeneratedSecret):
         note = "generated when absent; delete it from an import to regenerate"
     choices: tuple[tuple[str, str], ...] = ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+from eventstore.computed import AlwaysDerived
 from eventstore.schema.config import AppConfig
 from eventstore.schema.declare import Declared, declared_fields
 from eventstore.schema.policy import BooleanFloor, Ceiling, NumericFloor, OrderedFloor, Policy
@@ -55,3 +56,13 @@ ZERO_UNLIMITED_FIELDS: Final = tuple(
     p for p, pol in CEILINGS.items() if isinstance(pol, Ceiling) and pol.zero_unlimited
 )
 COMPUTED: Final[Mapping[str, Any]] = {p: d.info.computed for p, d in walk() if d.info.computed}
+#: a setting deciding where (or how safely) credentials are sent → the credentials' paths
+CREDENTIAL_GUARDS: Final[Mapping[str, tuple[str, ...]]] = {
+    p: tuple(join(p.rpartition(".")[0], key) for key in d.info.guards_credentials)
+    for p, d in walk()
+    if d.info.guards_credentials
+}
+#: computed fields whose stored or written value is never used → what each one follows
+ALWAYS_COMPUTED: Final[Mapping[str, str]] = {
+    p: rule.derived_from for p, rule in COMPUTED.items() if isinstance(rule, AlwaysDerived)
+}
