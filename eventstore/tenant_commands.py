@@ -19,9 +19,10 @@ import attrs
 
 from eventstore import events
 from eventstore.commands import ConfigCommands
-from eventstore.computed import TenantRef
+from eventstore.computed import TenantRef, hostname_of
+from eventstore.computed_writes import NO_CLAIMS, ComputedClaims
 from eventstore.crypto import FieldCipher
-from eventstore.docpath import deep_merge
+from eventstore.docpath import deep_merge, get_path
 from eventstore.document_stream import Author, DocumentStream, EventFactory, Persisted
 from eventstore.errors import Issue, ValidationFailed
 from eventstore.events import FieldChange, TenantChanged, TenantOverrideChanged
@@ -34,7 +35,7 @@ from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS, TENANT_SECTIONS
 from eventstore.shape import check_shape
 from eventstore.state import StoredConfig
 from eventstore.tenant_overrides import OverrideWrite, filter_write
-from eventstore.tenant_policy import ConstraintViolation, enforce
+from eventstore.tenant_policy import ConstraintViolation, enforce, guard_credentials
 from eventstore.tenants import (
     REGISTRY_STREAM,
     Registry,
@@ -87,6 +88,8 @@ class EffectiveDocument:
     document: dict[str, Any]
     overrides: dict[str, Any]
     adjustments: tuple[ConstraintViolation, ...]
+    #: overrides set back because they would send the platform's credentials elsewhere
+    withheld: tuple[ConstraintViolation, ...] = ()
 
 
 def effective_document(
@@ -103,10 +106,11 @@ def effective_document(
     version) and applied on every build, so a tightened platform limit binds at once (D22).
     """
     clamped, adjustments = enforce(overrides_plain, platform_runtime)
+    guarded, withheld = guard_credentials(clamped, platform_runtime)
     doc, _ = layered_document(
-        deep_merge(platform_plain, clamped), bootstrap, TenantRef(tenant.slug, tenant.domain)
+        deep_merge(platform_plain, guarded), bootstrap, TenantRef(tenant.slug, tenant.domain)
     )
-    return EffectiveDocument(doc, clamped, adjustments)
+    return EffectiveDocument(doc, clamped, adjustments + withheld, withheld)
 
 
 class TenantCommands:
@@ -165,7 +169,7 @@ class TenantCommands:
             registry = await self.registry()
             if slug in registry.tenants:
                 raise ValidationFailed([Issue("slug", f"Tenant '{slug}' already exists")])
-            self._check_domain_free(registry, tenant)
+            self._check_domain_free(registry, tenant, await self._platform_host())
             await self._record(registry, tenant, author, created=True)
             return tenant
 
@@ -199,7 +203,8 @@ class TenantCommands:
             )
             if changed == current:
                 return current
-            self._check_domain_free(registry, changed)
+            if changed.domain != current.domain:
+                self._check_domain_free(registry, changed, await self._platform_host())
             await self._record(registry, changed, author, created=False)
             return changed
 
@@ -242,6 +247,7 @@ class TenantCommands:
     ) -> TenantSaveResult:
         """Write overrides: ``PATH=VALUE`` merges by default; the API's PUT replaces sections."""
         check_shape(partial)
+        partial, claims = ComputedClaims.take(partial)
         write = filter_write(partial)
         return await self._write(
             slug,
@@ -250,6 +256,7 @@ class TenantCommands:
             expected_version,
             "save",
             write.stripped,
+            claims=claims,
         )
 
     async def reset_section(
@@ -299,11 +306,12 @@ class TenantCommands:
         origin: str,
         stripped: tuple[str, ...] = (),
         restored_from: str | None = None,
+        claims: ComputedClaims = NO_CLAIMS,
     ) -> TenantSaveResult:
         tenant = await self.tenant(slug)
         written = await self.stream(slug).write(
             build,
-            lambda _state, candidate: self._persist(tenant, candidate),
+            lambda state, candidate: self._persist(tenant, state, candidate, claims),
             self._event(tenant, author, origin, stripped, restored_from),
             expected_version,
         )
@@ -317,7 +325,13 @@ class TenantCommands:
             written.appended,
         )
 
-    async def _persist(self, tenant: Tenant, candidate: Mapping[str, Any]) -> Persisted:
+    async def _persist(
+        self,
+        tenant: Tenant,
+        state: StoredConfig,
+        candidate: Mapping[str, Any],
+        claims: ComputedClaims,
+    ) -> Persisted:
         """Clamp to the platform policy (D22) and validate the tenant's whole effective config,
         built exactly as readers will build it; the clamped overrides are what is stored."""
         platform_plain = self._platform.plaintext(await self._platform.load())
@@ -325,7 +339,13 @@ class TenantCommands:
         built = effective_document(
             platform_plain, platform_runtime, candidate, tenant, self._bootstrap
         )
+        if built.withheld:
+            raise ValidationFailed(
+                [Issue(w.path, w.reason) for w in built.withheld],
+                f"Invalid overrides for tenant {tenant.slug}",
+            )
         structure(AppConfig, built.document, f"Invalid overrides for tenant {tenant.slug}")
+        claims.check(built.document, state.document)
         return Persisted(built.overrides, built.adjustments)
 
     def _event(
@@ -367,14 +387,37 @@ class TenantCommands:
         )
         await self._log.append(REGISTRY_STREAM, registry.version, [events.encode(event)])
 
+    async def _platform_host(self) -> str:
+        """The host the platform is served from (``deployment.url`` in force)."""
+        runtime, _ = layered_document(
+            self._platform.plaintext(await self._platform.load()), self._bootstrap
+        )
+        return hostname_of(str(get_path(runtime, "deployment.url", "")))
+
     @staticmethod
-    def _check_domain_free(registry: Registry, tenant: Tenant) -> None:
-        if tenant.domain is None:
+    def _check_domain_free(registry: Registry, tenant: Tenant, platform_host: str) -> None:
+        """A custom domain must be no one else's: not another tenant's custom domain, not the
+        platform's own host, and not a name under it (where every tenant is served by its
+        slug: ``acme.<platform host>`` belongs to the tenant ``acme``, present or future)."""
+        domain = tenant.domain
+        if domain is None:
             return
-        owner = registry.by_domain(tenant.domain)
+        owner = registry.by_domain(domain)
         if owner is not None and owner.slug != tenant.slug:
             raise ValidationFailed(
-                [Issue("domain", f"Domain {tenant.domain} is already used by tenant {owner.slug}")]
+                [Issue("domain", f"Domain {domain} is already used by tenant {owner.slug}")]
+            )
+        if domain == platform_host:
+            raise ValidationFailed([Issue("domain", f"Domain {domain} is the platform's own host")])
+        if domain.endswith("." + platform_host):
+            raise ValidationFailed(
+                [
+                    Issue(
+                        "domain",
+                        f"Domain {domain} is under the platform's host {platform_host}, where "
+                        "tenants are served by their slug; use a domain of your own",
+                    )
+                ]
             )
 
 

@@ -20,7 +20,13 @@ from typing import Any, Final
 import attrs
 
 from eventstore.docpath import get_path, set_path
-from eventstore.schema.paths import BOOLEAN_FLOORS, CEILINGS, NUMERIC_FLOORS, ORDERED_FLOORS
+from eventstore.schema.paths import (
+    BOOLEAN_FLOORS,
+    CEILINGS,
+    CREDENTIAL_GUARDS,
+    NUMERIC_FLOORS,
+    ORDERED_FLOORS,
+)
 from eventstore.schema.policy import Ceiling, NumericFloor, OrderedFloor
 
 #: ``get_path``'s own MISSING means "raise"; this one means "not there, skip the rule"
@@ -66,6 +72,37 @@ def enforce(
     clamp.ceilings()
     clamp.ordered_floors()
     return clamp.doc, tuple(clamp.found)
+
+
+def guard_credentials(
+    overrides: Mapping[str, Any], platform: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[ConstraintViolation, ...]]:
+    """Keep the platform's credentials where the platform sends them.
+
+    A tenant override of a setting that decides where credentials go (``smtp_host``) or how
+    safely (``tls_reject_unauthorized`` turned off) would hand the credentials the tenant
+    inherits to a server the tenant chose. Unless the tenant supplies every one of those
+    credentials itself, the override is set back to the platform's value and reported. Writes
+    refuse such overrides outright; a build applies this to overrides stored before the
+    platform changed, so the rule holds whatever the order of events.
+    """
+    guarded: dict[str, Any] = dict(overrides)
+    found: list[ConstraintViolation] = []
+    for path, credentials in CREDENTIAL_GUARDS.items():
+        value = get_path(guarded, path, _ABSENT)
+        base = get_path(platform, path, None)
+        if value is _ABSENT or value == base or value is True:
+            continue  # not overridden, the platform's own value, or a check turned on
+        inherited = [c for c in credentials if get_path(guarded, c, _ABSENT) in (_ABSENT, None)]
+        if not inherited:
+            continue
+        reason = (
+            f"the platform's {' and '.join(inherited)} are only sent where the platform sends "
+            f"them; a tenant that changes {path} must supply its own"
+        )
+        guarded = set_path(guarded, path, base)
+        found.append(ConstraintViolation(path, value, base, reason))
+    return guarded, tuple(found)
 
 
 class _Clamp:

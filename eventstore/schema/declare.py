@@ -29,7 +29,10 @@ class FieldInfo:
     value at runtime; ``bootstrap_only`` settings are never persisted; ``runtime_only`` sections
     (``storage``, ``oidc_storage``) exist only in the runtime config; ``encrypted`` and
     ``tenant_encrypted`` follow D10, ``secret`` marks further values that are masked and kept
-    encrypted at rest although the reference stored them in clear (docs/decisions.md X5).
+    encrypted at rest although the reference stored them in clear (docs/decisions.md X5);
+    ``guards_credentials`` names the sibling credentials whose destination (a host) or
+    protection (a certificate check) this setting decides, so a tenant cannot redirect the
+    platform's credentials.
     """
 
     key: str
@@ -46,6 +49,8 @@ class FieldInfo:
     tenant: bool = False
     policy: Policy | None = None
     computed: object | None = None
+    #: sibling settings holding credentials that are sent where (or as safely as) this one says
+    guards_credentials: tuple[str, ...] = ()
 
 
 def setting(
@@ -62,6 +67,7 @@ def setting(
     tenant: bool = False,
     policy: Policy | None = None,
     computed: object | None = None,
+    guards_credentials: tuple[str, ...] = (),
 ) -> Any:
     """Declare a leaf setting. ``key`` defaults to the attribute name."""
     info = FieldInfo(
@@ -76,6 +82,7 @@ def setting(
         tenant=tenant,
         policy=policy,
         computed=computed,
+        guards_credentials=guards_credentials,
     )
     if isinstance(default, list):
         raise TypeError("mutable defaults are not allowed; use a tuple")

@@ -6,6 +6,8 @@ paths elsewhere (encrypted, tenant-overridable, bootstrap-only, policy) is deriv
 
 from __future__ import annotations
 
+from typing import Final
+
 import attrs
 
 from eventstore import computed
@@ -22,6 +24,9 @@ from eventstore.schema.kinds import (
 )
 from eventstore.secret import Secret
 
+#: sent to ``smtp_host``, protected by ``tls_reject_unauthorized``
+SMTP_CREDENTIALS: Final = ("smtp_username", "smtp_password")
+
 
 @attrs.frozen
 class IntegrationsEmail:
@@ -31,6 +36,7 @@ class IntegrationsEmail:
         "your-smtp-host",
         Text(min_length=1, min_length_message="SMTP host cannot be empty"),
         tenant=True,
+        guards_credentials=SMTP_CREDENTIALS,
     )
     smtp_port: int = setting(
         587, Integer(gt=0, gt_message="SMTP port must be a positive integer"), tenant=True
@@ -53,7 +59,9 @@ class IntegrationsEmail:
         key="from",
         tenant=True,
     )
-    tls_reject_unauthorized: bool | None = setting(None, Boolean(), nullable=True, tenant=True)
+    tls_reject_unauthorized: bool | None = setting(
+        None, Boolean(), nullable=True, tenant=True, guards_credentials=SMTP_CREDENTIALS
+    )
 
 
 @attrs.frozen
