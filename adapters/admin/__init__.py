@@ -18,10 +18,11 @@ from adapters.admin import routes_auth, routes_history, routes_misc, routes_sett
 from adapters.admin.auth import Forbidden, NotSignedIn
 from adapters.admin.render import page, redirect
 from adapters.admin.routes_settings import UnknownPage
+from adapters.http.owned_paths import ADMIN_PREFIX
 from adapters.service import FileModeError
 from eventstore.errors import ConfigError
 
-PREFIX: Final = "/admin"
+PREFIX: Final = ADMIN_PREFIX
 _log = structlog.get_logger("parako-config.admin")
 Req = Request[Any, Any, Any]
 

@@ -24,12 +24,10 @@ from adapters.http.errors import EXCEPTION_HANDLERS, ApiError
 from adapters.http.health import health_report
 from adapters.http.limits import RevealLimit
 from adapters.http.metrics import ApiMetrics
+from adapters.http.owned_paths import API_PREFIX, OPENAPI_PATH
 from adapters.http.tokens import TokenAuthenticator
 from adapters.service import ConfigService
 
-API_PREFIX: Final = "/api/v1"
-#: its own prefix: Litestar's OpenAPI router answers every path under its prefix (in HTML)
-OPENAPI_PATH: Final = f"{API_PREFIX}/openapi"
 MAX_BODY_BYTES: Final = 1024 * 1024
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _log = structlog.get_logger("parako-config.api")
