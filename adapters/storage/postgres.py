@@ -50,7 +50,13 @@ import asyncpg
 import attrs
 
 from adapters.storage.known_head import KnownHead
-from adapters.storage.redaction import password_forms, redact_url, scrub
+from adapters.storage.redaction import (
+    password_forms,
+    quotes_a_piece,
+    redact_url,
+    scrub,
+    url_secrets,
+)
 from adapters.storage.sql_common import (
     CHECKPOINT_SQL,
     ROW_WIDTH,
@@ -216,10 +222,9 @@ def _parse_target(url: str, ssl_reject_unauthorized: bool) -> _Target:
         _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
     except ValueError as error:
-        password = _password_in(url)
         raise ConfigError(
-            f"STORAGE_POSTGRESQL_URL is malformed ({_scrub(str(error), password)}): {redacted}. "
-            "Expected postgresql://user:password@host:port/database"
+            f"STORAGE_POSTGRESQL_URL is malformed ({_malformed_detail(str(error), url, None)}): "
+            f"{redacted}. Expected postgresql://user:password@host:port/database"
         ) from None
     password = parts.password or query.get("password")
     user = unquote(parts.username or query.get("user") or "")
@@ -244,6 +249,17 @@ def _parse_target(url: str, ssl_reject_unauthorized: bool) -> _Target:
             kept.append(("sslmode", "verify-full" if ssl_reject_unauthorized else "require"))
         dsn = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
     return _Target(dsn, redacted, password, user or "(default user)", database, host, context)
+
+
+def _malformed_detail(text: str, url: str, password: str | None) -> str:
+    """Why a parser refused ``url``, unless saying it would quote a piece of the password: an
+    unescaped ``/``, ``@`` or ``:`` in a password ends the user-info early for the parser, which
+    then quotes the rest of the password as host or port."""
+    secrets = [*password_forms(password), *password_forms(_password_in(url)), *url_secrets(url)]
+    scrubbed = scrub(text, sorted(set(secrets), key=len, reverse=True))
+    if quotes_a_piece(scrubbed, secrets):
+        return "its user-info cannot be read; percent-encode / ? # @ and : inside the password"
+    return scrubbed
 
 
 def _password_in(url: str) -> str | None:
@@ -276,6 +292,7 @@ def _open_error(error: BaseException, target: _Target) -> ConfigError:
             "UPDATE on them. Grant those, or have an administrator create the tables"
         )
     if isinstance(error, asyncpg.exceptions.ClientConfigurationError | ValueError):
+        detail = _malformed_detail(detail, target.dsn, target.password)
         return ConfigError(f"STORAGE_POSTGRESQL_URL is malformed ({detail}): {where}")
     if isinstance(error, _CONNECTION_LOST):
         return ConfigError(

@@ -7,7 +7,8 @@ operator reads and in log files. Two tools, so each adapter redacts the same way
 * :func:`redact_url` rewrites a URL for display: ``user:***@host``, and ``password=***`` in the
   query, keeping everything else so the operator can still tell which server was meant.
 * :func:`url_secrets` and :func:`scrub` clean free text (a driver's message) that may quote the
-  password in any form the driver parsed it into.
+  password in any form the driver parsed it into; :func:`quotes_a_piece` tells when a message
+  quotes a piece of it, which only withholding the message hides.
 """
 
 from __future__ import annotations
@@ -15,41 +16,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote
+
+from eventstore.credentials import URL_MASK, mask_url
 
 #: what stands in for a removed password
-MASK: Final = "***"
-# ``user:`` and the password after it, up to the ``@`` that ends the authority: the first ``@``
-# that no other ``@`` follows before the path, query or fragment (or the end).
-_USERINFO_PASSWORD: Final = re.compile(r"(://[^:/@]*:).*?@(?=[^@/?#]*(?:[/?#]|$))")
+MASK: Final = URL_MASK
 
 
 def redact_url(url: str) -> str:
     """``url`` with any password replaced by ``***``, safe for messages and logs.
 
-    Handles the password both in the authority (``user:pw@host``) and as a ``password=`` query
-    parameter; if the URL cannot even be split, a pattern-based scrub is the fallback. Both
-    take the user-info to end at the authority's *last* ``@``, so an unescaped ``@`` in a
-    password is hidden whole.
+    Handles the password both in the authority (``user:pw@host``) and in credential query
+    parameters (``password=`` …), by the rules every output uses
+    (:func:`eventstore.credentials.mask_url`): the user-info ends at the authority's *last*
+    ``@``, so an unescaped ``@`` in a password is hidden whole.
     """
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, hostport = netloc.rpartition("@")
-            user, colon, _ = userinfo.partition(":")
-            netloc = f"{user}:***@{hostport}" if colon else f"{user}@{hostport}"
-        query = urlencode(
-            [
-                (k, "***" if k.lower() == "password" else v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            ],
-            safe="*",
-        )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        scrubbed = _USERINFO_PASSWORD.sub(r"\1***@", url)
-        return re.sub(r"(?i)(password=)[^&]*", r"\1***", scrubbed)
+    return mask_url(url)
 
 
 def url_secrets(url: object) -> list[str]:
@@ -87,6 +70,25 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, MASK)
     return text
+
+
+# where a URL parser may cut an unescaped password: the pieces between are what it then quotes
+_URL_DELIMITERS: Final = re.compile(r"[@:/?#]")
+
+
+def quotes_a_piece(text: str, secrets: Iterable[str]) -> bool:
+    """Whether ``text`` quotes a piece of one of ``secrets`` (two characters or more between
+    ``@ : / ? #``).
+
+    A parser that took an unescaped delimiter inside a password for the end of the user-info
+    reads the rest as host and port and quotes it in its error ("invalid port 's3cr@db'"):
+    :func:`scrub` cannot see that, as only a piece of the password is there.
+    """
+    return any(
+        len(piece) >= 2 and piece in text
+        for secret in secrets
+        for piece in _URL_DELIMITERS.split(secret)
+    )
 
 
 def _longest_first(candidates: set[str]) -> list[str]:

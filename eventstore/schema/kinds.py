@@ -11,12 +11,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 import attrs
 
+from eventstore.credentials import mask_url
 from eventstore.errors import Issue
-from eventstore.secret import Secret
+from eventstore.secret import MASK, Secret
 
 
 class _Invalid:
@@ -134,9 +135,20 @@ def is_http_url(text: str) -> bool:
     return is_url(text) and re.match(r"^https?://", text, re.IGNORECASE) is not None
 
 
+#: a connection URL: its password is masked in every output, the rest is shown
+CREDENTIALS_IN_URL: Final = "in_url"
+#: the whole value is a connection password: masked in every output like a secret (it is not
+#: encrypted: it comes from the bootstrap and never reaches the log)
+CREDENTIAL_VALUE: Final = "value"
+
+
 @attrs.frozen
 class Text(_Plain):
-    """A string with optional trimming, length, prefix, pattern and URL checks."""
+    """A string with optional trimming, length, prefix, pattern and URL checks.
+
+    ``credentials`` marks a value that carries a connection credential: the runtime config keeps
+    it whole (the process connects with it) and :meth:`dump` masks it unless revealing.
+    """
 
     trim: bool = False
     min_length: int | None = None
@@ -148,6 +160,12 @@ class Text(_Plain):
     patterns: tuple[Pattern, ...] = ()
     url: bool = False
     url_message: str | None = None
+    credentials: Literal["in_url", "value"] | None = None
+
+    def dump(self, value: Any, reveal: bool) -> Any:
+        if reveal or self.credentials is None or not isinstance(value, str) or value == "":
+            return value
+        return mask_url(value) if self.credentials == CREDENTIALS_IN_URL else MASK
 
     def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
         if not isinstance(value, str):

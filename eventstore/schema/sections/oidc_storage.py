@@ -9,14 +9,21 @@ from __future__ import annotations
 import attrs
 
 from eventstore.schema.declare import section, setting
-from eventstore.schema.kinds import TEXT, Choice, Integer, Text
+from eventstore.schema.kinds import (
+    CREDENTIAL_VALUE,
+    CREDENTIALS_IN_URL,
+    TEXT,
+    Choice,
+    Integer,
+    Text,
+)
 
 
 @attrs.frozen
 class Mongodb:
     """Settings under `oidc_storage.oidc_adapter.mongodb`."""
 
-    uri: str = setting("", TEXT)
+    uri: str = setting("", Text(credentials=CREDENTIALS_IN_URL))
     database: str = setting("", TEXT)
 
 
@@ -26,7 +33,7 @@ class Redis:
 
     host: str = setting("localhost", Text(min_length=1))
     port: int = setting(6379, Integer(max=65535, gt=0))
-    password: str | None = setting(None, TEXT, nullable=True)
+    password: str | None = setting(None, Text(credentials=CREDENTIAL_VALUE), nullable=True)
     database: int = setting(0, Integer(min=0, max=15))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from eventstore.schema.declare import section, setting
-from eventstore.schema.kinds import Choice, Pattern, Text
+from eventstore.schema.kinds import CREDENTIALS_IN_URL, Choice, Pattern, Text
 
 
 @attrs.frozen
@@ -19,7 +19,8 @@ class MongodbStorage:
                 Pattern(
                     r"^mongodb(?:\+srv)?://", "MongoDB URI must use mongodb:// or mongodb+srv://"
                 ),
-            )
+            ),
+            credentials=CREDENTIALS_IN_URL,
         ),
         nullable=True,
         env="STORAGE_MONGODB_URI",
@@ -52,6 +53,7 @@ class PostgresqlStorage:
                     r"^postgres(?:ql)?://", "PostgreSQL URL must use postgres:// or postgresql://"
                 ),
             ),
+            credentials=CREDENTIALS_IN_URL,
         ),
         nullable=True,
         env="STORAGE_POSTGRESQL_URL",
