@@ -3,7 +3,8 @@
 Standard-library integration means third-party libraries that log through ``logging`` end up in
 the same stream and file, rendered the same way. Everything is rendered by one chain of
 processors, and the last step before every renderer is :func:`redact_secrets`, so no handler
-can receive an event that still holds a secret.
+can receive an event that still holds a secret (nor a URL's password: every string is masked by
+:func:`eventstore.credentials.mask_urls_in_text`). The log file is created ``0600``.
 
 Tracebacks are rendered without local variables on every path (JSON dict tracebacks with
 ``show_locals=False``, the console with the plain formatter). structlog's default console
@@ -13,7 +14,9 @@ secret lives while it is being used.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,8 +24,10 @@ from typing import Any, Final, TextIO
 
 import attrs
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, ExcInfo, Processor, WrappedLogger
 
+from adapters.private_files import make_private_directories, open_private
+from eventstore.credentials import mask_urls_in_text
 from eventstore.errors import ConfigError, Issue, ValidationFailed
 from eventstore.masking import redact_envelopes
 from eventstore.secret import MASK, Secret
@@ -144,10 +149,19 @@ def _stream_handler(settings: LoggingSettings) -> logging.Handler:
     return _named(handler, "stream")
 
 
+class _PrivateFileHandler(logging.FileHandler):
+    """A file handler whose new file is ``0600`` from its creation on: log lines say who
+    changed what and when, which is nobody else's business on a shared machine."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 def _file_handler(directory: Path) -> logging.Handler:
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(directory / LOG_FILE_NAME, encoding="utf-8")
+        make_private_directories(directory)
+        handler = _PrivateFileHandler(directory / LOG_FILE_NAME, encoding="utf-8")
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise LoggingSetupError(f"cannot write log files to {directory}: {reason}") from None
@@ -180,11 +194,17 @@ def _console_formatter(*, colors: bool) -> logging.Formatter:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             redact_secrets,
-            structlog.dev.ConsoleRenderer(
-                colors=colors, exception_formatter=structlog.dev.plain_traceback
-            ),
+            structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=_masked_traceback),
         ],
     )
+
+
+def _masked_traceback(sio: TextIO, exc_info: ExcInfo) -> None:
+    """The plain traceback, with the password of every URL it quotes masked (an exception
+    message may quote a connection URL)."""
+    buffer = io.StringIO()
+    structlog.dev.plain_traceback(buffer, exc_info)
+    sio.write(mask_urls_in_text(buffer.getvalue()))
 
 
 # --- redaction ------------------------------------------------------------------------------
@@ -225,7 +245,8 @@ def _redact_value(value: Any) -> Any:
     if isinstance(value, Secret):
         return MASK
     if isinstance(value, str):
-        return redact_envelopes(value)  # an envelope tells key version and length: no log
+        # an envelope tells key version and length: no log; a URL may carry a password
+        return mask_urls_in_text(redact_envelopes(value))
     if isinstance(value, Mapping):
         return {key: _redact_field(key, item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

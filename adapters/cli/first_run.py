@@ -1,6 +1,8 @@
 """`make run` on a fresh clone: create runtime/.env from .env.example with a new key.
 
-Only when runtime/.env does not exist; an existing file is never touched.
+Only when runtime/.env does not exist; an existing file is never touched. The file holds the
+encryption key, so it is created ``0600`` from its first byte (and ``runtime/`` ``0700`` if this
+creates it): there is no moment in which another user could read the key.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from adapters.private_files import create_private_file, make_private_directories
 from eventstore.crypto import generate_encryption_key
 
 
@@ -16,11 +19,9 @@ def ensure_runtime_env(root: Path) -> bool:
     if target.exists():
         return False
     template = (root / ".env.example").read_text(encoding="utf-8")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_directories(target.parent)
     text = template.replace("ENCRYPTION_KEY=\n", f"ENCRYPTION_KEY={generate_encryption_key()}\n", 1)
-    target.write_text(text, encoding="utf-8")
-    target.chmod(0o600)
-    return True
+    return create_private_file(target, text.encode("utf-8"))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from typing import Any, Final
 import aiosqlite
 import attrs
 
+from adapters.private_files import ensure_private_file, make_private_directories
 from adapters.storage.known_head import KnownHead
 from adapters.storage.sql_common import (
     CHECKPOINT_SQL,
@@ -158,8 +159,18 @@ class SqliteEventLog:
         clock: Callable[[], datetime] = utc_now,
         busy_timeout: float = 5.0,
     ) -> SqliteEventLog:
-        """Open (creating file, parent directories and schema as needed) and upgrade the schema."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating file, parent directories and schema as needed) and upgrade the schema.
+
+        A new database file is created ``0600`` (its directories ``0700``) before SQLite opens
+        it: it holds the encrypted secrets and the chain, and SQLite gives its ``-wal``,
+        ``-shm`` and ``-journal`` files the database file's mode.
+        """
+        try:
+            make_private_directories(path.parent)
+            ensure_private_file(path)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise ConfigError(f"cannot open the SQLite database {path}: {reason}") from None
         # isolation_level=None: the driver must not open transactions behind our back.
         connection = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
         try:
