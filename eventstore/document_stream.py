@@ -142,9 +142,11 @@ class DocumentStream:
         try:
             version = version_of(semver)
         except ValueError as exc:
-            raise ValidationFailed([Issue("version", str(exc))]) from None
+            raise ValidationFailed([Issue("version", str(exc))], "Invalid input") from None
         if not 1 <= version <= await self.log.stream_version(self.stream):
-            raise ValidationFailed([Issue("version", f"version {semver} does not exist")])
+            raise ValidationFailed(
+                [Issue("version", f"version {semver} does not exist")], "Invalid input"
+            )
         return version
 
     async def load_version(self, semver: str | None) -> StoredConfig:

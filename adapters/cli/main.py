@@ -20,12 +20,13 @@ from adapters.cli.backup import backup, restore_log, verify_backup_file
 from adapters.cli.reports import print_report
 from adapters.cli.support import (
     EXIT_INVALID,
+    OneLineErrors,
     command,
     emit,
     fail,
     guarded,
-    nest,
-    parse_assignment,
+    nonblank,
+    parse_assignments,
     show_diff,
 )
 from adapters.cli.tenants import show_tenant, tenant
@@ -43,8 +44,9 @@ from projections.runtime import AppliedVersion
 from projections.verification import ExpectedHead, VerifyReport, verify_log
 
 
-@click.group()
-def main() -> None:
+@click.group(cls=OneLineErrors)
+@click.option("--debug", is_flag=True, help="show the traceback of an unexpected error")
+def main(debug: bool) -> None:
     """Parako.ID configuration store."""
     import structlog
 
@@ -96,10 +98,10 @@ async def show(
 
 @main.command(name="set")
 @click.argument("assignments", nargs=-1, required=True)
-@click.option("--by", "actor", required=True)
-@click.option("--reason", required=True)
+@click.option("--by", "actor", required=True, callback=nonblank)
+@click.option("--reason", required=True, callback=nonblank)
 @click.option("--tag", "tags", multiple=True)
-@click.option("--expected-version", type=int)
+@click.option("--expected-version", type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @command
 async def set_(
@@ -112,7 +114,7 @@ async def set_(
     as_json: bool,
 ) -> None:
     """Change settings: PATH=VALUE… (VALUE is JSON when it parses as JSON, else a string)."""
-    partial = nest(dict(map(parse_assignment, assignments)))
+    partial = parse_assignments(assignments)
     author = Author(actor, reason, tags or Author(actor).tags)
     result = await service.save(partial, author, expected_version)
     out = {
@@ -133,8 +135,8 @@ async def set_(
 
 @main.command()
 @click.argument("semver")
-@click.option("--by", "actor", required=True)
-@click.option("--reason", required=True)
+@click.option("--by", "actor", required=True, callback=nonblank)
+@click.option("--reason", required=True, callback=nonblank)
 @click.option("--json", "as_json", is_flag=True)
 @command
 async def rollback(
@@ -146,7 +148,7 @@ async def rollback(
 
 
 @main.command()
-@click.option("--limit", default=10, show_default=True)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @command
 async def history(service: ConfigService, limit: int, as_json: bool) -> None:
@@ -202,8 +204,8 @@ async def export(service: ConfigService, semver: str | None) -> None:
 
 @main.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--by", "actor", required=True)
-@click.option("--reason", required=True)
+@click.option("--by", "actor", required=True, callback=nonblank)
+@click.option("--reason", required=True, callback=nonblank)
 @command
 async def import_(service: ConfigService, file: Path, actor: str, reason: str) -> None:
     """Load an export file; masked secrets keep their current values."""

@@ -1,7 +1,8 @@
 """What every ``parako-config`` command shares: opening the service, exit codes, output.
 
-Exit codes: 0 success, 2 invalid input (every problem is printed), 3 version conflict,
-1 anything else. ``--json`` prints exactly one JSON value for machines.
+Exit codes: 0 success, 2 invalid input (every problem is named), 3 version conflict,
+1 anything else. Every error is one line on stderr, and no traceback reaches a user unless
+``--debug`` asks for it. ``--json`` prints exactly one JSON value for machines.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -19,7 +20,7 @@ import click
 
 from adapters.sources.jsonc import JsoncError
 from adapters.wiring import open_service
-from eventstore.errors import ConfigError, ValidationFailed, VersionConflict
+from eventstore.errors import ConfigError, Issue, ValidationFailed, VersionConflict
 from projections.diff import Diff
 
 EXIT_INVALID: Final = 2
@@ -59,12 +60,57 @@ def command(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]
 def guarded(make: Callable[[], Awaitable[None]]) -> None:
     try:
         asyncio.run(make())  # type: ignore[arg-type]
-    except (ValidationFailed, JsoncError) as exc:
-        fail(EXIT_INVALID, str(exc))
+    except ValidationFailed as exc:
+        fail(EXIT_INVALID, f"error: {one_line(exc)}")
+    except JsoncError as exc:
+        fail(EXIT_INVALID, f"error: {exc}")
     except VersionConflict as exc:
-        fail(EXIT_CONFLICT, str(exc))
+        fail(EXIT_CONFLICT, str(exc))  # the exact product text (D14)
     except ConfigError as exc:
         fail(1, f"error: {exc}")
+
+
+def one_line(failed: ValidationFailed) -> str:
+    """``heading: path: message; path: message`` — every problem, on one line."""
+    issues = "; ".join(" ".join(str(issue).split()) for issue in failed.issues)
+    heading = failed.heading[:1].lower() + failed.heading[1:]
+    return f"{heading}: {issues}" if issues else heading
+
+
+def nonblank(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option that must say something when given (``--by``, ``--reason``)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty", param=param)
+    return value
+
+
+class OneLineErrors(click.Group):
+    """The command group: whatever goes wrong reaches the user as one line on stderr — usage
+    mistakes as exit 2, anything unexpected as exit 1 — and the traceback only with ``--debug``."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+            fail(EXIT_INVALID, f"error: {exc.format_message()}{hint}")
+        except click.ClickException as exc:
+            fail(exc.exit_code, f"error: {exc.format_message()}")
+        except click.Abort:
+            fail(1, "aborted")
+        sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            detail = " ".join(str(exc).split())[:300]
+            fail(1, f"error: unexpected {type(exc).__name__}: {detail} (--debug shows where)")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -77,6 +123,28 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         return path, raw
     except (ValueError, RecursionError):  # a number too long to read, or nesting too deep
         raise ValidationFailed([], f"{path}: the value is not JSON this store can hold") from None
+
+
+def parse_assignments(texts: Sequence[str]) -> dict[str, Any]:
+    """``PATH=VALUE`` arguments as one nested change; a path given twice, or inside another
+    one given (``branding=…`` with ``branding.logo=…``), is refused rather than resolved by
+    whichever came last."""
+    pairs = [parse_assignment(text) for text in texts]
+    issues: list[Issue] = []
+    seen: dict[str, int] = {}
+    for index, (path, _value) in enumerate(pairs):
+        if path in seen:
+            issues.append(Issue(path, "given more than once"))
+        seen.setdefault(path, index)
+    issues += [
+        Issue(inner, f"is inside {outer}, which is also given")
+        for inner in seen
+        for outer in seen
+        if inner.startswith(outer + ".")
+    ]
+    if issues:
+        raise ValidationFailed(issues, "Conflicting assignments")
+    return nest(dict(pairs))
 
 
 def nest(assignments: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from adapters.cli.support import command, emit, nest, parse_assignment, show_diff
+from adapters.cli.support import command, emit, nonblank, parse_assignments, show_diff
 from adapters.service import ConfigService
 from adapters.tenant_service import TenantService
 from eventstore.commands import Author
@@ -51,7 +51,7 @@ def tenant() -> None:
 @click.argument("slug")
 @click.option("--name", "display_name", help="display name (default: the slug)")
 @click.option("--domain", help="custom domain, e.g. auth.acme.com")
-@click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--by", "actor", default="cli", show_default=True, callback=nonblank)
 @click.option("--reason", default="", help="why (kept in the audit trail)")
 @click.option("--json", "as_json", is_flag=True)
 @command
@@ -88,9 +88,9 @@ async def list_(service: ConfigService, as_json: bool) -> None:
 @tenant.command(name="set")
 @click.argument("slug")
 @click.argument("assignments", nargs=-1, required=True)
-@click.option("--by", "actor", required=True)
-@click.option("--reason", required=True)
-@click.option("--expected-version", type=int)
+@click.option("--by", "actor", required=True, callback=nonblank)
+@click.option("--reason", required=True, callback=nonblank)
+@click.option("--expected-version", type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @command
 async def set_(
@@ -103,7 +103,7 @@ async def set_(
     as_json: bool,
 ) -> None:
     """Override settings for one tenant: PATH=VALUE… ('' inherits the platform value)."""
-    partial = nest(dict(map(parse_assignment, assignments)))
+    partial = parse_assignments(assignments)
     result = await tenants_of(service).save(slug, partial, Author(actor, reason), expected_version)
     if as_json:
         emit(result.to_json(), True)
@@ -148,7 +148,7 @@ async def overrides(service: ConfigService, slug: str, semver: str | None, as_js
 
 @tenant.command()
 @click.argument("slug")
-@click.option("--limit", default=10, show_default=True)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @command
 async def history(service: ConfigService, slug: str, limit: int, as_json: bool) -> None:
@@ -197,7 +197,7 @@ async def audit(
 @tenant.command()
 @click.argument("slug")
 @click.argument("section")
-@click.option("--by", "actor", required=True)
+@click.option("--by", "actor", required=True, callback=nonblank)
 @click.option("--reason", default="")
 @command
 async def reset(service: ConfigService, slug: str, section: str, actor: str, reason: str) -> None:
@@ -209,8 +209,8 @@ async def reset(service: ConfigService, slug: str, section: str, actor: str, rea
 @tenant.command()
 @click.argument("slug")
 @click.argument("semver")
-@click.option("--by", "actor", required=True)
-@click.option("--reason", required=True)
+@click.option("--by", "actor", required=True, callback=nonblank)
+@click.option("--reason", required=True, callback=nonblank)
 @command
 async def rollback(service: ConfigService, slug: str, semver: str, actor: str, reason: str) -> None:
     """Make a new version of the tenant's overrides equal to SEMVER's."""
