@@ -171,6 +171,12 @@ class SqliteEventLog:
         except OSError as error:
             reason = error.strerror or type(error).__name__
             raise ConfigError(f"cannot open the SQLite database {path}: {reason}") from None
+        try:
+            # first without aiosqlite: a connection it fails to open leaves its worker thread
+            # to report into a closed event loop, a traceback after the one-line error
+            sqlite3.connect(path).close()
+        except sqlite3.Error as error:
+            raise ConfigError(f"cannot open the SQLite database {path}: {error}") from None
         # isolation_level=None: the driver must not open transactions behind our back.
         connection = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
         try:

@@ -9,7 +9,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
+
+from adapters.cli.support import OneLineErrors
 
 CLI = Path(sys.executable).with_name("parako-config")
 KEY = "5eed" * 16
@@ -131,18 +135,38 @@ def test_bad_tenant_input_is_one_line_and_writes_nothing(pg_root: Path) -> None:
     assert "beta" not in run(pg_root, "tenant", "list", "--json").stdout
 
 
-def test_debug_shows_where_an_unexpected_error_came_from(db_root: Path) -> None:
-    """An error no command expects is still one line; ``--debug`` trades it for the
-    traceback. A store whose log file is a directory is such an error."""
+def test_an_unopenable_store_is_one_line(db_root: Path) -> None:
+    """A store path that is a directory: the driver fails, and the user reads one line."""
     (db_root / "runtime" / ".env").write_text(
         f"STORAGE_ADAPTER=sqlite\nUSE_FILE_CONFIG=false\nENCRYPTION_KEY={KEY}\n"
         "STORAGE_SQLITE_PATH=runtime\n",
         encoding="utf-8",
     )
-    quiet = run(db_root, "history")
-    assert quiet.returncode == 1
-    assert "Traceback" not in quiet.stderr
-    assert len(quiet.stderr.strip().splitlines()) == 1, quiet.stderr
-    loud = run(db_root, "--debug", "history")
-    assert loud.returncode == 1
-    assert "Traceback" in loud.stderr
+    done = run(db_root, "history")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot open the SQLite database {db_root / 'runtime'}: "
+        "unable to open database file"
+    ]
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_where() -> None:
+    """What no command expects (a bug) still reaches the user as one line, exit 1;
+    ``--debug`` trades the line for the traceback."""
+
+    @click.group(cls=OneLineErrors)
+    @click.option("--debug", is_flag=True)
+    def cli(debug: bool) -> None:
+        pass
+
+    @cli.command()
+    def broken() -> None:
+        raise RuntimeError("a bug\nover two lines")
+
+    quiet = CliRunner().invoke(cli, ["broken"])
+    assert quiet.exit_code == 1
+    assert quiet.output == (
+        "error: unexpected RuntimeError: a bug over two lines (--debug shows where)\n"
+    )
+    loud = CliRunner().invoke(cli, ["--debug", "broken"])
+    assert isinstance(loud.exception, RuntimeError)
