@@ -258,6 +258,8 @@ def _convert(field: FieldView, kind: Kind | None, raw: str) -> tuple[Any, str | 
             return json.loads(raw), None
         except ValueError as exc:
             return None, f"Not valid JSON: {exc}"
+        except RecursionError:
+            return None, "Not valid JSON here: nested too deeply"
     if widget == "secret" and field.multiple_secrets:
         return _lines(raw), None
     if raw == "" and field.nullable:

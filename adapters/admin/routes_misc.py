@@ -103,6 +103,8 @@ async def _document(form: FormMultiDict) -> tuple[Any, str]:
         document = json.loads(text)
     except ValueError:
         return None, "Invalid JSON format"
+    except RecursionError:
+        return None, "Invalid JSON format: nested too deeply"
     if not isinstance(document, dict):
         return None, "Configuration must be a JSON object"
     return document, ""

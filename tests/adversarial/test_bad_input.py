@@ -386,3 +386,25 @@ def test_a_custom_domain_may_not_be_the_platform_host_or_a_tenant_subdomain(
             await service.tenants.update("acme", Author("ops", "x"), domain=domain)
 
     tenant_api.run(attempt)
+
+
+# --- the console ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [40, 900, 5000])
+def test_the_consoles_json_fields_and_import_refuse_deep_nesting(
+    api: RunningApi, depth: int
+) -> None:
+    from test_admin import Console, hidden
+
+    reader = writer(api)
+    before = version_of(reader)
+    console = Console(api, api.token("alice"))
+    deep = '{"a":' * depth + "1" + "}" * depth
+    page = console.get("/admin/settings/features")
+    form = {"_version": hidden(page, "_version"), "features.oidc.claims": deep}
+    answer = console.post("/admin/settings/features", form)
+    assert answer.status_code == 422, answer.text[:300]
+    imported = console.post("/admin/settings/import", {"document": '{"branding":' + deep + "}"})
+    assert imported.status_code == 422, imported.text[:300]
+    assert version_of(reader) == before
