@@ -20,6 +20,7 @@ import click
 
 from adapters.sources.jsonc import JsoncError
 from adapters.wiring import open_service
+from eventstore.credentials import mask_urls_in_text
 from eventstore.errors import ConfigError, Issue, ValidationFailed, VersionConflict
 from projections.diff import Diff
 
@@ -36,7 +37,8 @@ def emit(value: Any, as_json: bool) -> None:
 
 
 def fail(code: int, message: str) -> None:
-    click.echo(message, err=True)
+    """One line on stderr, credentials inside URLs masked whoever wrote the message, and exit."""
+    click.echo(mask_urls_in_text(message), err=True)
     sys.exit(code)
 
 

@@ -170,3 +170,19 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_where() -> None:
     )
     loud = CliRunner().invoke(cli, ["--debug", "broken"])
     assert isinstance(loud.exception, RuntimeError)
+
+
+def test_an_unexpected_error_never_prints_a_url_password() -> None:
+    @click.group(cls=OneLineErrors)
+    @click.option("--debug", is_flag=True)
+    def cli(debug: bool) -> None:
+        pass
+
+    @cli.command()
+    def leaky() -> None:
+        raise RuntimeError("cannot reach postgresql://app:hunter2-secret@db:5432/parako")
+
+    done = CliRunner().invoke(cli, ["leaky"])
+    assert done.exit_code == 1
+    assert "hunter2-secret" not in done.output
+    assert "postgresql://app:" in done.output
