@@ -23,6 +23,8 @@ TENANT_OVERRIDE_CHANGED: Final = "TenantOverrideChanged"
 TENANT_CHANGED: Final = "TenantChanged"
 TOKEN_CREATED: Final = "ApiTokenCreated"
 TOKEN_REVOKED: Final = "ApiTokenRevoked"
+CONSOLE_SIGNED_OUT: Final = "ConsoleSignedOut"
+CONSOLE_SIGN_IN_FAILED: Final = "ConsoleSignInFailed"
 DEFAULT_TAGS: Final = ("main", "configuration")
 
 
@@ -130,6 +132,31 @@ class ApiTokenRevoked:
     at: datetime
 
 
+@attrs.frozen
+class ConsoleSignedOut:
+    """Someone signed out of the admin console: the session ends in every process that reads
+    the log, also for a copy of its cookie. ``session`` is the session's id, never the cookie."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    session: str
+    actor: str
+    at: datetime
+
+
+@attrs.frozen
+class ConsoleSignInFailed:
+    """A console sign-in with an unknown or revoked token, counted by the sign-in limit of every
+    process. ``token`` is a keyed tag of the presented token's first characters (never the
+    characters themselves); ``client`` is the client address the limit is kept for."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    token: str
+    client: str
+    at: datetime
+
+
 DomainEvent = (
     ConfigChanged
     | SecretRevealed
@@ -137,6 +164,8 @@ DomainEvent = (
     | TenantChanged
     | ApiTokenCreated
     | ApiTokenRevoked
+    | ConsoleSignedOut
+    | ConsoleSignInFailed
 )
 ChangeEvent = ConfigChanged | TenantOverrideChanged
 
@@ -214,6 +243,22 @@ def encode(event: DomainEvent) -> NewEvent:
             "created": event.created,
         }
         return NewEvent(TENANT_CHANGED, canonical_json(body))
+    if isinstance(event, ConsoleSignedOut):
+        body = {
+            "schema": ConsoleSignedOut.SCHEMA_VERSION,
+            "session": event.session,
+            "actor": event.actor,
+            "at": event.at.isoformat(),
+        }
+        return NewEvent(CONSOLE_SIGNED_OUT, canonical_json(body))
+    if isinstance(event, ConsoleSignInFailed):
+        body = {
+            "schema": ConsoleSignInFailed.SCHEMA_VERSION,
+            "token": event.token,
+            "client": event.client,
+            "at": event.at.isoformat(),
+        }
+        return NewEvent(CONSOLE_SIGN_IN_FAILED, canonical_json(body))
     body = {
         "schema": SecretRevealed.SCHEMA_VERSION,
         "path": event.path,
@@ -255,6 +300,8 @@ CURRENT_SCHEMA: Final = {
     TENANT_CHANGED: TenantChanged.SCHEMA_VERSION,
     TOKEN_CREATED: ApiTokenCreated.SCHEMA_VERSION,
     TOKEN_REVOKED: ApiTokenRevoked.SCHEMA_VERSION,
+    CONSOLE_SIGNED_OUT: ConsoleSignedOut.SCHEMA_VERSION,
+    CONSOLE_SIGN_IN_FAILED: ConsoleSignInFailed.SCHEMA_VERSION,
 }
 
 
@@ -369,5 +416,11 @@ def decode(recorded: RecordedEvent) -> DomainEvent:
             actor=body["actor"],
             reason=body["reason"],
             at=datetime.fromisoformat(body["at"]),
+        )
+    if recorded.type == CONSOLE_SIGNED_OUT:
+        return ConsoleSignedOut(body["session"], body["actor"], datetime.fromisoformat(body["at"]))
+    if recorded.type == CONSOLE_SIGN_IN_FAILED:
+        return ConsoleSignInFailed(
+            body["token"], body["client"], datetime.fromisoformat(body["at"])
         )
     raise UnknownEvent(f"unknown event type {recorded.type!r} at position {recorded.position}")

@@ -3,8 +3,9 @@
 The event log already is the audit trail (every save is an immutable event), so this module only
 reshapes events into one entry per changed field (platform or tenant), one per reveal (D11 in
 docs/decisions.md), one per policy adjustment of a tenant write (D22: what was asked, what was
-kept, which rule), one per change to the tenant registry and one per API token issued or revoked
-(never the token).
+kept, which rule), one per change to the tenant registry, one per API token issued or revoked
+(never the token), and one per console sign-out and per failed console sign-in (the sign-in limit
+counts these, as the reveal limit counts reveals).
 Entries are masked when they are built, not when they are shown: a secret's value — ciphertext
 envelope or, from older events, plaintext — never reaches an :class:`AuditEntry`, so no caller
 can leak it by forgetting to mask.
@@ -24,6 +25,8 @@ import attrs
 
 from eventstore.events import (
     CONFIG_CHANGED,
+    CONSOLE_SIGN_IN_FAILED,
+    CONSOLE_SIGNED_OUT,
     SECRET_REVEALED,
     TENANT_CHANGED,
     TENANT_OVERRIDE_CHANGED,
@@ -32,6 +35,8 @@ from eventstore.events import (
     ApiTokenCreated,
     ApiTokenRevoked,
     ChangeEvent,
+    ConsoleSignedOut,
+    ConsoleSignInFailed,
     SecretRevealed,
     TenantChanged,
     TenantOverrideChanged,
@@ -41,7 +46,11 @@ from eventstore.log import EventLog, RecordedEvent
 from eventstore.masking import mask_for_display
 from eventstore.tenants import slug_of_stream
 
-EntryKind = Literal["change", "reveal", "adjustment", "tenant", "token"]
+EntryKind = Literal["change", "reveal", "adjustment", "tenant", "token", "sign-out", "sign-in"]
+#: kinds that produce no version of anything
+_UNVERSIONED: Final = ("reveal", "sign-out", "sign-in")
+#: why a failed sign-in entry was recorded
+_FAILED_SIGN_IN: Final = "console sign-in failed: unknown or revoked token"
 
 _AUDITED: Final = (
     CONFIG_CHANGED,
@@ -50,6 +59,8 @@ _AUDITED: Final = (
     TENANT_CHANGED,
     TOKEN_CREATED,
     TOKEN_REVOKED,
+    CONSOLE_SIGNED_OUT,
+    CONSOLE_SIGN_IN_FAILED,
 )
 
 
@@ -121,6 +132,13 @@ def entries_of(recorded: RecordedEvent) -> list[AuditEntry]:
         return [
             _entry(recorded, "reveal", event.actor, event.at, event.reason, event.path, None, None)
         ]
+    if isinstance(event, ConsoleSignedOut):
+        why = "signed out of the admin console"
+        return [_entry(recorded, "sign-out", event.actor, event.at, why, event.actor, None, None)]
+    if isinstance(event, ConsoleSignInFailed):
+        # who tried (the client address) and with what (a tag of the token's first characters)
+        client, why, tag = event.client, _FAILED_SIGN_IN, event.token
+        return [_entry(recorded, "sign-in", client, event.at, why, tag, None, None)]
     return []
 
 
@@ -134,7 +152,8 @@ def _entry(
     new: Any,
     origin: str | None,
 ) -> AuditEntry:
-    """An entry of a registry, token or reveal event: no old value and no config version."""
+    """An entry of a registry, token, reveal or console event: no old value and no config
+    version."""
     return AuditEntry(
         kind=kind,
         who=who,
@@ -143,7 +162,7 @@ def _entry(
         path=path,
         old=None,
         new=new,
-        version=recorded.version if kind != "reveal" else None,
+        version=None if kind in _UNVERSIONED else recorded.version,
         semver=None,
         origin=origin,
         stream=recorded.stream,

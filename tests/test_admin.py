@@ -122,6 +122,90 @@ def test_a_session_cookie_expires() -> None:
     assert other.read(keys.issue("alice", "ab" * 32)) is None  # another key: forged
 
 
+def test_sign_outs_and_failed_sign_ins_are_in_the_audit_trail(api: RunningApi) -> None:
+    token = api.token("alice")
+    client = httpx.Client(base_url=api.base_url, timeout=30)
+    wrong = token[:12] + "x" * (len(token) - 12)
+    failed = client.post(
+        "/admin/login", data={"_csrf": csrf_of(client.get("/admin/login")), "token": wrong}
+    )
+    assert failed.status_code == 401
+    console = Console(api, token)
+    assert console.post("/admin/logout", {}).status_code == 303
+
+    async def entries(service: ConfigService) -> list[Any]:
+        return [e for e in await service.audit_entries() if e.kind in ("sign-in", "sign-out")]
+
+    sign_in, sign_out = api.run(entries)
+    assert (sign_in.kind, sign_in.who) == ("sign-in", "127.0.0.1")
+    assert token[4:12] not in json.dumps(sign_in.to_json())  # a keyed tag, not the characters
+    assert (sign_out.kind, sign_out.who, sign_out.version) == ("sign-out", "alice", None)
+    audit = Console(api, token).get("/admin/settings/audit").text
+    assert "console sign-in failed" in audit
+    assert "signed out of the admin console" in audit
+
+
+def test_the_token_tag_is_the_same_in_every_process_and_keyed() -> None:
+    token = "pkc_" + "a" * 43
+    one, other = SessionKeys(b"k" * 32), SessionKeys(b"k" * 32)
+    assert one.token_tag(token) == other.token_tag(token)
+    assert one.token_tag(token) == one.token_tag(token[:12] + "different-rest")
+    assert one.token_tag(token) != one.token_tag("pkc_" + "b" * 43)
+    assert SessionKeys(b"x" * 32).token_tag(token) != one.token_tag(token)
+    assert "aaaa" not in one.token_tag(token)
+
+
+def test_a_session_id_is_not_its_nonce() -> None:
+    keys = SessionKeys(b"k" * 32)
+    session = keys.read(keys.issue("alice", "ab" * 32))
+    assert session is not None
+    assert session.nonce not in session.id
+    assert session.id != keys.read(keys.issue("alice", "ab" * 32)).id  # type: ignore[union-attr]
+
+
+async def test_sign_outs_are_forgotten_once_no_cookie_they_end_can_be_alive() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from adapters.storage.memory import MemoryEventLog
+    from eventstore.console import ConsoleRecords, EndedSessions
+    from eventstore.hashchain import HashChain
+
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    log = MemoryEventLog(HashChain(bytes(32)))
+    ended = EndedSessions(log, timedelta(hours=9), clock=lambda: now[0])
+    await ConsoleRecords(log, clock=lambda: now[0]).signed_out("s1", "alice")
+    assert await ended.ended("s1")
+    assert not await ended.ended("s2")
+    now[0] += timedelta(hours=8)
+    await ConsoleRecords(log, clock=lambda: now[0]).signed_out("s2", "alice")
+    assert await ended.ended("s1")
+    assert await ended.ended("s2")
+    now[0] += timedelta(hours=2)
+    assert not await ended.ended("s1")  # every cookie it could stop has expired
+    assert await ended.ended("s2")
+
+
+async def test_one_process_records_a_bounded_number_of_failed_sign_ins(tmp_path: Path) -> None:
+    from adapters.http.limits import SignInLimit
+    from eventstore.console import SIGN_IN_STREAM
+
+    (tmp_path / "runtime").mkdir()
+    async with await open_service(
+        tmp_path, {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": "5a" * 32}
+    ) as service:
+        limit = SignInLimit(service, limit=3, recorded_per_minute=5)
+        for n in range(8):
+            await limit.failed(f"10.0.0.{n}", "tag")
+        assert await service.event_log.stream_version(SIGN_IN_STREAM) == 5
+        assert await limit.wait("10.0.0.1", "tag") is None  # one failure each: under the limit
+        for _ in range(3):
+            await SignInLimit(service).failed("10.0.0.9", "tag")
+        wait = await limit.wait("10.0.0.9", "tag")
+        assert wait is not None
+        assert 1 <= wait <= 60
+        assert await limit.wait("10.0.0.9", "other") is None
+
+
 # --- CSRF -------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,11 @@ The sign-in form has its own CSRF token, keyed by a short-lived cookie, so anoth
 sign a browser in with the attacker's token (login CSRF). The token typed in is checked by the
 Management API's authenticator and never stored: the session cookie names it and carries a
 digest prefix only.
+
+Failed sign-ins are limited per presented token and client address, across every process
+(:class:`~adapters.http.limits.SignInLimit`); a successful one never counts. Signing out ends the
+session in every process (D25 in docs/decisions.md). In production every console cookie is
+``Secure``, whatever scheme the request came in with.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from adapters.admin.auth import CSRF_FIELD, admin_state, current_session, posted
 from adapters.admin.render import page, redirect
 from adapters.admin.sessions import COOKIE, LOGIN_COOKIE, MAX_AGE_SECONDS
 from adapters.http.context import api_context
+from adapters.http.limits import client_address
+from eventstore.console import ConsoleRecords
 from eventstore.tokens import READ, TENANT_READ
 
 Req = Request[Any, Any, Any]
@@ -25,9 +32,18 @@ _PATH = "/admin"
 
 
 def _secure(request: Req) -> bool:
-    """Secure cookies over HTTPS, also behind a proxy that terminates TLS."""
+    """Always in production (a proxy that forgets ``X-Forwarded-Proto`` must not downgrade the
+    cookie); elsewhere over HTTPS, also behind a proxy that terminates TLS."""
+    if api_context(request).service.config.deployment.environment == "production":
+        return True
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded == "https"
+
+
+def _client(request: Req) -> str:
+    hops = api_context(request).service.config.deployment.server.trust_proxy_hops
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getall("x-forwarded-for", []), hops)
 
 
 def _cookie(request: Req, key: str, value: str, max_age: int) -> Cookie:
@@ -75,13 +91,18 @@ async def login(request: Req) -> Response[str]:
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not state.keys.csrf_ok("login:" + nonce, form.get(CSRF_FIELD)):
         return _login_page(request, "The sign-in form expired. Please try again.", 403)
-    client = request.client.host if request.client else "unknown"
-    if state.logins.acquire(client) is not None:
-        return _login_page(request, "Too many sign-in attempts. Wait a minute.", 429)
     presented = str(form.get("token") or "").strip()
-    authenticator = api_context(request).authenticator
-    token = await authenticator.authenticate(presented) if presented else None
+    if not presented:
+        return _login_page(request, "Unknown or revoked token.", 401)
+    client, tag = _client(request), state.keys.token_tag(presented)
+    wait = await state.logins.wait(client, tag)
+    if wait is not None:
+        response = _login_page(request, f"Too many failed sign-ins. Wait {wait} s.", 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    token = await api_context(request).authenticator.authenticate(presented)
     if token is None:
+        await state.logins.failed(client, tag)
         return _login_page(request, "Unknown or revoked token.", 401)
     # a token for tenants only cannot read the platform overview: start where it can look
     landing = (
@@ -98,7 +119,11 @@ async def login(request: Req) -> Response[str]:
 
 @post("/logout", status_code=200)
 async def logout(request: Req) -> Response[str]:
-    await posted(request)
+    session, _ = await posted(request)
+    # recorded before the cookie is cleared: a copy of it must stop working everywhere too
+    await ConsoleRecords(api_context(request).service.event_log).signed_out(
+        session.id, session.token_name
+    )
     response = redirect("/admin/login")
     response.cookies.append(_cookie(request, COOKIE, "", 0))
     return response

@@ -6,7 +6,9 @@ cookie names the API token the person signed in with (its name and a digest pref
 token) plus a random nonce; it is signed with a key derived from ENCRYPTION_KEY
 (``derive_key(master, "admin-session")``), so every process of one deployment accepts it and
 nobody without the key can forge one. The token is checked again on every request, so revoking it
-ends the session at once.
+ends the session at once; signing out records the session's id in the log
+(:mod:`eventstore.console`), and every process refuses the cookie from then on, a copy of it
+included (D25 in docs/decisions.md).
 
 CSRF: every form carries ``_csrf`` = HMAC(nonce of the session); a post without it, or with one
 from another session, is refused. The cookie is HttpOnly and SameSite=Strict as well.
@@ -39,9 +41,13 @@ COOKIE: Final = "parako_admin"
 LOGIN_COOKIE: Final = "parako_admin_login"
 #: a session lasts a working day; signing in again is cheap
 MAX_AGE_SECONDS: Final = 8 * 3600
+#: how many leading characters of a presented token the sign-in limit keys on: the token's
+#: ``pkc_`` prefix and 8 random characters, nothing that would help to guess the rest
+TOKEN_TAG_CHARS: Final = 12
 _PURPOSE_SESSION: Final = "admin-session"
 _PURPOSE_CSRF: Final = "admin-csrf"
 _PURPOSE_PENDING: Final = "admin-pending"
+_PURPOSE_SIGN_IN: Final = "admin-sign-in"
 
 
 def _b64(data: bytes) -> str:
@@ -65,14 +71,21 @@ class AdminSession:
     def can(self, scope: str) -> bool:
         return scope in self.scopes
 
+    @property
+    def id(self) -> str:
+        """What a sign-out records: derived from the cookie's random nonce, so the log never
+        holds a value that could be used in a cookie or a CSRF check."""
+        return hashlib.sha256(f"admin-session:{self.nonce}".encode()).hexdigest()[:32]
+
 
 class SessionKeys:
-    """The three keys of the console, derived from one master key."""
+    """The keys of the console, derived from one master key."""
 
     def __init__(self, master: bytes, *, clock: Any = time.time) -> None:
         self._session = derive_key(master, _PURPOSE_SESSION)
         self._csrf = derive_key(master, _PURPOSE_CSRF)
         self._pending = AESGCM(derive_key(master, _PURPOSE_PENDING))
+        self._sign_in = derive_key(master, _PURPOSE_SIGN_IN)
         self._clock = clock
 
     @classmethod
@@ -112,6 +125,13 @@ class SessionKeys:
             return None
         age = self._clock() - session.issued_at
         return session if 0 <= age <= MAX_AGE_SECONDS else None
+
+    def token_tag(self, presented: str) -> str:
+        """What the sign-in limit keys a presented token by: a keyed digest of its first
+        characters, the same in every process of a deployment. Keyed, so that the audit trail,
+        which shows it, tells nobody which characters to type to lock that token out."""
+        head = presented[:TOKEN_TAG_CHARS].encode("utf-8", "replace")
+        return hmac.new(self._sign_in, head, hashlib.sha256).hexdigest()[:16]
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._session, body.encode(), hashlib.sha256).digest())
