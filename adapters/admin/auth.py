@@ -2,29 +2,31 @@
 
 Sign-in reuses the Management API's :class:`TokenAuthenticator` (the same tokens and scopes, no
 second user database). A session names its token; each request checks that the token is still
-active (a revoked token ends every session at once) and takes the scopes from the token as it is
-now. Handlers call :func:`signed_in` (pages) or :func:`posted` (form posts: session, CSRF and
-the parsed form in one call, so a post handler cannot forget the CSRF check).
+active (a revoked token ends every session at once), that the session was not signed out (in
+any process: sign-outs are in the log) and takes the scopes from the token as it is now.
+Handlers call :func:`signed_in` (pages) or :func:`posted` (form posts: session, CSRF and the
+parsed form in one call, so a post handler cannot forget the CSRF check).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Final
 
 import attrs
 from litestar import Request
 from litestar.datastructures import FormMultiDict
 
-from adapters.admin.sessions import COOKIE, AdminSession, SessionKeys
+from adapters.admin.sessions import COOKIE, MAX_AGE_SECONDS, AdminSession, SessionKeys
 from adapters.http.context import api_context
-from adapters.http.limits import SlidingWindowLimiter
+from adapters.http.limits import SignInLimit
+from eventstore.console import EndedSessions
 
 STATE_KEY: Final = "parako_admin"
 CSRF_FIELD: Final = "_csrf"
 CSRF_HEADER: Final = "x-csrf-token"
-#: sign-in attempts per minute per client address: a token cannot be guessed, but a loop of
-#: attempts should not be able to keep the process busy either
-LOGIN_ATTEMPTS_PER_MINUTE: Final = 10
+#: how long a sign-out is remembered: longer than a cookie lives, with room for clock skew
+_SIGN_OUTS_KEPT: Final = timedelta(seconds=MAX_AGE_SECONDS + 3600)
 
 Req = Request[Any, Any, Any]
 
@@ -46,7 +48,9 @@ class AdminState:
     """Built once per application, on first use, from the API's context."""
 
     keys: SessionKeys
-    logins: SlidingWindowLimiter
+    logins: SignInLimit
+    #: None in file mode: no log, no sessions
+    ended: EndedSessions | None
 
 
 def admin_state(request: Req) -> AdminState:
@@ -55,7 +59,8 @@ def admin_state(request: Req) -> AdminState:
         service = api_context(request).service
         state = AdminState(
             keys=SessionKeys.from_environ(service.sources.bootstrap.environ),
-            logins=SlidingWindowLimiter(limit=LOGIN_ATTEMPTS_PER_MINUTE),
+            logins=SignInLimit(service),
+            ended=None if service.file_mode else EndedSessions(service.event_log, _SIGN_OUTS_KEPT),
         )
         request.app.state[STATE_KEY] = state
     assert isinstance(state, AdminState)
@@ -66,6 +71,9 @@ async def current_session(request: Req) -> AdminSession | None:
     """The session of this request with the token's current scopes, or None."""
     session = admin_state(request).keys.read(request.cookies.get(COOKIE))
     if session is None:
+        return None
+    ended = admin_state(request).ended
+    if ended is None or await ended.ended(session.id):
         return None
     token = await api_context(request).authenticator.active(session.token_name)
     if token is None or not token.digest.startswith(session.digest_prefix):
