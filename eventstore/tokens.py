@@ -34,7 +34,9 @@ READ: Final = "parako:config:read"
 WRITE: Final = "parako:config:write"
 TENANT_READ: Final = "parako:cross-tenant:read"
 TENANT_WRITE: Final = "parako:cross-tenant:write"
-SCOPES: Final = (READ, WRITE, TENANT_READ, TENANT_WRITE)
+#: app processes: the runtime config with secrets in clear, and nothing else
+RUNTIME: Final = "parako:config:runtime"
+SCOPES: Final = (READ, WRITE, TENANT_READ, TENANT_WRITE, RUNTIME)
 
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 

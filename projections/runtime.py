@@ -23,7 +23,7 @@ time, and a request that arrives while a pass is running gets exactly one more p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -65,6 +65,8 @@ class AppliedVersion:
 
 Subscriber = Callable[[AppliedVersion], Any]
 TenantListener = Callable[[str], Any]
+#: every record a catch-up pass read, in log order, once the pass has swapped its config in
+RecordListener = Callable[[Sequence[RecordedEvent], int], Any]
 
 
 class RuntimeView:
@@ -81,6 +83,7 @@ class RuntimeView:
         self._clock = clock
         self._subscribers: dict[str, Subscriber] = {}
         self._tenant_listeners: dict[str, TenantListener] = {}
+        self._record_listeners: dict[str, RecordListener] = {}
         self._lock = asyncio.Lock()
         self._requested = 0  # generation of the newest catch-up request
         self._completed = 0  # newest generation a finished pass has covered
@@ -103,6 +106,12 @@ class RuntimeView:
         """Call ``listener(slug)`` when a pass sees an event on a tenant's stream or a change
         of its registry record: tenant caches hang their eviction on this hook."""
         self._tenant_listeners[name] = listener
+
+    def on_records(self, name: str, listener: RecordListener) -> None:
+        """Call ``listener(records, position)`` after every pass with the records it read (any
+        stream) and the position now reflected: change feeds are built from this, so what they
+        announce is what this process already serves."""
+        self._record_listeners[name] = listener
 
     async def catch_up(self) -> bool:
         """Apply everything committed after our position; True if a pass this call ran changed
@@ -130,7 +139,9 @@ class RuntimeView:
         state = self.state
         position = self.position
         tenants: list[str] = []
+        seen: list[RecordedEvent] = []
         while batch := await self._log.read_all(position, _PAGE):
+            seen.extend(batch)
             for recorded in batch:
                 if recorded.stream == PLATFORM_STREAM:
                     state = await self._fold(state, recorded, applied)
@@ -160,6 +171,11 @@ class RuntimeView:
             self._notify(self._tenant_listeners, slug, tenant=slug)
         for record in applied:
             self._notify(self._subscribers, record, version=record.version)
+        for name, listener in list(self._record_listeners.items()):
+            try:
+                listener(seen, position)
+            except Exception:
+                _log.exception("record listener failed", listener=name)
         return bool(applied)
 
     async def _fold(

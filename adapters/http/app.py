@@ -18,7 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.admin import admin_router
-from adapters.http import routes_config, routes_tenants, routes_versions
+from adapters.http import routes_config, routes_runtime, routes_tenants, routes_versions
 from adapters.http.context import STATE_KEY, ApiContext, api_context
 from adapters.http.errors import EXCEPTION_HANDLERS, ApiError
 from adapters.http.health import health_report
@@ -83,6 +83,13 @@ class RequestIds:
     def __init__(self, app: Litestar) -> None:
         self.litestar = app
 
+    @property
+    def context(self) -> ApiContext:
+        """What the routes share (the server ends watch streams through it)."""
+        context = self.litestar.state[STATE_KEY]
+        assert isinstance(context, ApiContext)
+        return context
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.litestar(scope, receive, send)  # type: ignore[arg-type]
@@ -134,6 +141,7 @@ def create_app(service: ConfigService, settings: ApiSettings | None = None) -> R
             *routes_config.ROUTES,
             *routes_versions.ROUTES,
             *routes_tenants.ROUTES,
+            *routes_runtime.ROUTES,
         ],
     )
     handlers: list[Any] = [api, _metrics_route(metrics_settings.path), admin_router()]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from litestar import Request, Response
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import QueryParameter
 
+from adapters.http.context import api_context
 from adapters.http.errors import ApiError, ErrorBody
+from adapters.http.feed import fresh
 from adapters.service import ConfigService
 from eventstore.schema import unstructure
 from eventstore.schema.paths import PERSISTED_SECTIONS
@@ -27,6 +30,23 @@ _DESCRIPTIONS: Final = {
     429: "Too many reveals; see Retry-After",
     503: "The store could not complete the request",
 }
+
+
+Consistency = Annotated[
+    str | None,
+    QueryParameter(description="default | consistent (both read-after-write) | stale"),
+]
+
+
+async def consistent(request: Request[Any, Any, Any], consistency: str | None) -> None:
+    """Reads are read-after-write consistent across processes: catch up with the log before
+    answering when its head moved, unless the client accepts a stale read."""
+    if consistency in (None, "", "default", "consistent"):
+        await fresh(api_context(request).service)
+    elif consistency != "stale":
+        raise ApiError(
+            400, "consistency must be default, consistent or stale", code="invalid_consistency"
+        )
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:

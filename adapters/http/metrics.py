@@ -45,6 +45,12 @@ class ApiMetrics:
         self.reveal_denials = Counter(
             f"{prefix}reveal_denials", "Reveals refused by the rate limit (D11)", registry=r
         )
+        self.runtime_reads = Counter(
+            f"{prefix}runtime_reads",
+            "Reads of the runtime configuration by app processes (not in the audit trail)",
+            ["outcome"],
+            registry=r,
+        )
         self.log_head = Gauge(
             f"{prefix}log_head_position", "Global position of the newest event", registry=r
         )

@@ -17,7 +17,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from adapters.http.auth import SCOPE_OPT, caller, require_scope
 from adapters.http.common import (
     BEARER,
+    Consistency,
     check_section,
+    consistent,
     errors,
     expected_version,
     need_store,
@@ -63,8 +65,9 @@ async def _save(request: Req, partial: dict[str, Any], reason: str) -> Response[
 
 
 @get("/config", **READING, responses=errors(401, 403), summary="The effective configuration")
-async def read_config(request: Req) -> Response[dict[str, Any]]:
+async def read_config(request: Req, consistency: Consistency = None) -> Response[dict[str, Any]]:
     """Every section the API manages, secrets masked; the ETag is the ``_version``."""
+    await consistent(request, consistency)
     context = api_context(request)
     version = context.service.version
     body = {"data": visible(context.shown_config()), "meta": version_meta(version)}
@@ -77,7 +80,10 @@ async def read_config(request: Req) -> Response[dict[str, Any]]:
     responses=errors(401, 403, 404),
     summary="One section of the effective configuration",
 )
-async def read_section(request: Req, section: FromPath[str]) -> Response[dict[str, Any]]:
+async def read_section(
+    request: Req, section: FromPath[str], consistency: Consistency = None
+) -> Response[dict[str, Any]]:
+    await consistent(request, consistency)
     context = api_context(request)
     check_section(section)
     version = context.service.version

@@ -10,7 +10,15 @@ from litestar import Request, Response, get, put
 from litestar.params import FromPath
 
 from adapters.http.auth import SCOPE_OPT, caller, require_scope
-from adapters.http.common import BEARER, errors, expected_version, version_meta, with_etag
+from adapters.http.common import (
+    BEARER,
+    Consistency,
+    consistent,
+    errors,
+    expected_version,
+    version_meta,
+    with_etag,
+)
 from adapters.http.context import api_context
 from adapters.http.errors import ApiError
 from adapters.http.routes_config import Body, Reason
@@ -69,8 +77,11 @@ async def _view(tenants: TenantService, slug: str) -> tuple[dict[str, Any], dict
     responses=errors(401, 403, 404),
     summary="A tenant's overrides and effective configuration",
 )
-async def read_tenant(request: Req, slug: FromPath[str]) -> Response[dict[str, Any]]:
+async def read_tenant(
+    request: Req, slug: FromPath[str], consistency: Consistency = None
+) -> Response[dict[str, Any]]:
     """The ETag is the ``_version`` of the tenant's overrides (0 before the first write)."""
+    await consistent(request, consistency)
     overrides, effective, version = await _view(_tenants(request), slug)
     body = {
         "data": {"tenant": slug, "overrides": overrides, "effective": effective},
@@ -86,10 +97,11 @@ async def read_tenant(request: Req, slug: FromPath[str]) -> Response[dict[str, A
     summary="One section of a tenant's overrides and effective configuration",
 )
 async def read_tenant_section(
-    request: Req, slug: FromPath[str], section: FromPath[str]
+    request: Req, slug: FromPath[str], section: FromPath[str], consistency: Consistency = None
 ) -> Response[dict[str, Any]]:
     tenants = _tenants(request)
     _check_section(section)
+    await consistent(request, consistency)
     overrides, effective, version = await _view(tenants, slug)
     body = {
         "data": {

@@ -43,8 +43,10 @@ class ApiServer:
         self._service = service
         self._poll_interval = poll_interval
         self._verify_interval = verify_interval
+        app = create_app(service, settings)
+        self._context = app.context
         config = uvicorn.Config(
-            create_app(service, settings),
+            app,
             host=host,
             port=port,
             log_config=None,
@@ -61,15 +63,26 @@ class ApiServer:
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve until stopped; ``sockets`` already bound (tests bind port 0 to avoid races)."""
-        if self._service.file_mode:
-            await self.server.serve(sockets)
-            return
-        async with Propagator(self._service, poll_interval=self._poll_interval):
-            check = asyncio.create_task(self._verify_periodically(), name="verify")
-            try:
+        streams = asyncio.create_task(self._end_streams_when_stopping(), name="end-streams")
+        try:
+            if self._service.file_mode:
                 await self.server.serve(sockets)
-            finally:
-                check.cancel()
+                return
+            async with Propagator(self._service, poll_interval=self._poll_interval):
+                check = asyncio.create_task(self._verify_periodically(), name="verify")
+                try:
+                    await self.server.serve(sockets)
+                finally:
+                    check.cancel()
+        finally:
+            streams.cancel()
+
+    async def _end_streams_when_stopping(self) -> None:
+        """Watch streams never finish by themselves: once a stop is asked for, end them, so
+        the graceful shutdown waits for real requests only."""
+        while not self.server.should_exit:
+            await asyncio.sleep(0.1)
+        await self._context.close_streams()
 
     async def _verify_periodically(self) -> None:
         """The whole log, checked in the background at start and every ``verify_interval``
