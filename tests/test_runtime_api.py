@@ -17,7 +17,7 @@ from support.api_support import RunningApi, serving
 from adapters.service import ConfigService
 from adapters.wiring import open_service
 from eventstore.commands import Author
-from eventstore.tokens import READ, RUNTIME, TENANT_READ, WRITE
+from eventstore.tokens import READ, RUNTIME, TENANT_READ, TENANT_WRITE, WRITE
 
 OPS = Author("ops", "test")
 
@@ -299,3 +299,33 @@ def test_a_server_stopping_ends_its_streams(tmp_path: Path) -> None:
         stream.wait_for(1)
         started = time.monotonic()
     assert time.monotonic() - started < 10
+
+
+# --- tenants ----------------------------------------------------------------------------------
+
+
+def test_a_tenant_is_read_and_watched_with_both_versions(
+    tenant_api: RunningApi, streams: list[Stream]
+) -> None:
+    app = runtime_client(tenant_api)
+    first = app.get("/runtime", params={"tenant": "acme"})
+    assert first.status_code == 200, first.text
+    assert first.headers["etag"] == '"1.0"'
+    assert first.json()["data"]["integrations"]["urls"]["website"].startswith("http://acme.")
+    stream = Stream(app, "/runtime/watch?tenant=acme")
+    streams.append(stream)
+    stream.wait_for(1)
+    tenant_admin = tenant_api.client(tenant_api.token("tenant-admin", TENANT_READ, TENANT_WRITE))
+    put = tenant_admin.put("/tenants/acme/config/branding", json={"companyName": "Acme"})
+    assert put.status_code == 200, put.text
+    save(tenant_api, {"branding": {"logo": "https://cdn.example/p.svg"}})
+    _, tenant_change, platform_change = stream.wait_for(3)
+    assert tenant_change["data"]["stream"] == "tenant"
+    assert tenant_change["data"]["paths"] == ["branding.companyName"]
+    assert platform_change["data"]["stream"] == "platform"
+    held = app.get("/runtime", params={"tenant": "acme", "after": "2.1", "wait": "300ms"})
+    assert held.status_code == 304
+    assert held.headers["etag"] == '"2.1"'
+    newer = app.get("/runtime", params={"tenant": "acme", "after": "1.0", "wait": "5s"})
+    assert newer.status_code == 200
+    assert newer.json()["data"]["branding"]["companyName"] == "Acme"
