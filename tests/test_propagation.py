@@ -3,12 +3,15 @@ redis-server (stopped and restarted mid-test) and, where reachable, a real Postg
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
 from support.mongo_server import FreshDatabase, mongo_db  # noqa: F401 (fixture)
 from support.propagation_support import (
     RedisServer,
@@ -18,6 +21,8 @@ from support.propagation_support import (
     run_writer,
     write_store_env,
 )
+
+from adapters.propagation.hints import Hint
 
 #: a poll interval no test waits for: convergence faster than this was a hint's doing
 NEVER = 600.0
@@ -89,6 +94,108 @@ def test_redis_hint_arrives_long_before_the_poll(
         assert time.monotonic() - began < 2.0  # the poll would take 600 s
     assert watcher.stop() == 0
     assert_consecutive(watcher.versions(), 1, 4)
+
+
+def test_redis_hints_carry_what_the_reference_reads(root: Path, redis_server: RedisServer) -> None:
+    """The published payload has the reference's fields (originId, timestamp in epoch
+    milliseconds, tenantId "*" for the platform) beside ours (stream, version, position)."""
+    client = redis.Redis(port=redis_server.port)
+    subscriber = client.pubsub()  # type: ignore[no-untyped-call]
+    subscriber.psubscribe("parako:*:config:invalidated")
+    try:
+        assert subscriber.get_message(timeout=5)["type"] == "psubscribe"
+        before = time.time_ns() // 1_000_000
+        saved = cli_set(root, "Interoperable", redis_server.env())
+        after = time.time_ns() // 1_000_000
+        message = subscriber.get_message(timeout=5)
+        while message is not None and message["type"] != "pmessage":
+            message = subscriber.get_message(timeout=5)
+        assert message is not None, "no hint published"
+    finally:
+        subscriber.close()
+        client.close()
+    assert message["channel"] == b"parako:*:config:invalidated"
+    body: dict[str, Any] = json.loads(message["data"])
+    assert set(body) == {"originId", "timestamp", "tenantId", "stream", "version", "position"}
+    assert isinstance(body["originId"], str)
+    assert body["originId"]
+    assert type(body["timestamp"]) is int
+    assert before <= body["timestamp"] <= after
+    assert body["tenantId"] == "*"
+    assert body["stream"] == "config/platform"
+    assert body["version"] == saved["_version"]
+    assert type(body["position"]) is int
+    assert body["position"] >= saved["_version"]
+
+
+def test_hints_decode_the_reference_payload_and_encode_the_tenant_slug() -> None:
+    platform = Hint.decode('{"originId": "node-1", "timestamp": 1764680000000, "tenantId": "*"}')
+    assert platform == Hint("node-1", "config/platform", None, None, 1764680000000)
+    assert platform.tenant is None
+    tenant = Hint.decode(b'{"originId": "node-1", "timestamp": 1764680000000, "tenantId": "acme"}')
+    assert tenant == Hint("node-1", "config/tenant/acme", None, None, 1764680000000)
+    assert tenant.tenant == "acme"
+    # our own stream wins over tenantId; fields of the wrong type are dropped, not fatal
+    ours = Hint.decode(
+        '{"originId": "a", "tenantId": "*", "stream": "config/tenant/x", "version": "3",'
+        ' "position": true, "timestamp": 1.5}'
+    )
+    assert ours == Hint("a", "config/tenant/x")
+    encoded = json.loads(Hint("a", "config/tenant/acme", 2, 9, 1764680000000).encode())
+    assert encoded == {
+        "originId": "a",
+        "timestamp": 1764680000000,
+        "tenantId": "acme",
+        "stream": "config/tenant/acme",
+        "version": 2,
+        "position": 9,
+    }
+    for junk in JUNK:
+        assert Hint.decode(junk) is None, junk
+
+
+#: payloads on the hint channel that are not hints (not JSON, not UTF-8, not an object, no
+#: string originId, neither stream nor tenantId, nesting deeper than the parser goes)
+JUNK = (
+    b"not json",
+    b"\xff\xfe",
+    b"[1, 2]",
+    b'{"originId": 7, "tenantId": "*"}',
+    b'{"tenantId": "*"}',
+    b'{"originId": "node-1", "tenantId": ""}',
+    b'{"originId": "node-1", "tenantId": null}',
+    b"[" * 100_000,
+)
+
+
+def test_a_hint_from_the_reference_makes_a_serving_process_catch_up(
+    root: Path, redis_server: RedisServer, watchers: list[Watcher]
+) -> None:
+    """The reference's Node.js processes publish only originId, timestamp and tenantId. Such a
+    hint still means "the platform changed": the process catches up long before its poll.
+    Payloads that are not hints are ignored, and the subscriber keeps running."""
+    watcher = start(watchers, root, NEVER, **redis_server.env())
+    watcher.wait_for(1, timeout=30)
+    saved = cli_set(root, "Saved without a hint")  # no REDIS_HOST: nothing is published
+    client = redis.Redis(port=redis_server.port)
+    try:
+        for junk in JUNK:
+            assert client.publish("parako:*:config:invalidated", junk) == 1  # it is subscribed
+        time.sleep(1.0)
+        assert watcher.process.poll() is None, "".join(watcher.stderr)
+        assert watcher.lines.empty(), "a payload that is not a hint caused a catch-up"
+
+        reference = {"originId": "node-4f2a", "timestamp": int(time.time() * 1000), "tenantId": "*"}
+        receivers = client.publish("parako:*:config:invalidated", json.dumps(reference))
+        assert receivers == 1
+    finally:
+        client.close()
+    began = time.monotonic()
+    line = watcher.wait_for(saved["_version"], timeout=5)
+    assert time.monotonic() - began < 2.0  # the poll would take 600 s
+    assert line["version"] == saved["version"]
+    assert watcher.stop() == 0
+    assert_consecutive(watcher.versions(), 1, saved["_version"])
 
 
 def test_redis_outage_polling_covers_and_hints_come_back(

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
 
 import attrs
 import structlog
 
 from adapters.sources.layers import Sources
+from eventstore.state import PLATFORM_STREAM
+from eventstore.tenants import tenant_stream
 from projections.runtime import tenant_of
 
 PLATFORM_TENANT: Final = "*"
@@ -48,12 +51,27 @@ def redis_pattern(prefix: str) -> str:
 
 @attrs.frozen
 class Hint:
-    """``stream`` reached ``version``; the log head was at least ``position`` after the append."""
+    """``stream`` reached ``version``; the log head was at least ``position`` after the append.
+
+    On the wire (Redis and NOTIFY alike) a hint is one JSON object, readable by the reference's
+    Node.js processes as well as by ours::
+
+        {"originId": "9f…", "timestamp": 1764680000000, "tenantId": "*",
+         "stream": "config/platform", "version": 8, "position": 12}
+
+    ``originId``, ``timestamp`` (epoch milliseconds when published) and ``tenantId`` (``"*"``
+    for the platform, else the tenant's slug) are what the reference reads; ``stream``,
+    ``version`` and ``position`` are ours and let a receiver already there skip its catch-up.
+    A payload from the reference carries only the first three: its stream is then the
+    platform's or the tenant's, and version and position are unknown (a catch-up always runs).
+    """
 
     origin_id: str
     stream: str
     version: int | None = None
     position: int | None = None
+    #: epoch milliseconds when published; None until then (``encode`` stamps the current time)
+    timestamp: int | None = None
 
     @property
     def tenant(self) -> str | None:
@@ -63,7 +81,8 @@ class Hint:
         """Compact JSON, far below NOTIFY's 8000-byte limit: positions, never documents."""
         body = {
             "originId": self.origin_id,
-            "tenantId": self.tenant,
+            "timestamp": self.timestamp if self.timestamp is not None else now_millis(),
+            "tenantId": self.tenant or PLATFORM_TENANT,
             "stream": self.stream,
             "version": self.version,
             "position": self.position,
@@ -72,16 +91,39 @@ class Hint:
 
     @classmethod
     def decode(cls, raw: str | bytes) -> Hint | None:
-        """The hint in ``raw``, or None when it is not one of ours (still worth a catch-up)."""
+        """The hint in ``raw`` (ours, or the reference's without ``stream``), or None when it
+        is not a hint at all: not JSON, not an object, no string ``originId``, or neither a
+        string ``stream`` nor a non-empty string ``tenantId``. Never raises."""
         try:
             body = json.loads(raw)
-            origin, stream = body["originId"], body["stream"]
-            version, position = body.get("version"), body.get("position")
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, RecursionError):  # UnicodeDecodeError is a ValueError
             return None
+        if not isinstance(body, Mapping):
+            return None
+        origin = body.get("originId")
+        stream = body.get("stream", _stream_of_tenant(body.get("tenantId")))
         if not isinstance(origin, str) or not isinstance(stream, str):
             return None
-        return cls(origin, stream, _int_or_none(version), _int_or_none(position))
+        return cls(
+            origin,
+            stream,
+            _int_or_none(body.get("version")),
+            _int_or_none(body.get("position")),
+            _int_or_none(body.get("timestamp")),
+        )
+
+
+def now_millis() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _stream_of_tenant(tenant: Any) -> str | None:
+    """The stream a reference payload's ``tenantId`` names: ``*`` is the platform."""
+    if tenant == PLATFORM_TENANT:
+        return PLATFORM_STREAM
+    if isinstance(tenant, str) and tenant:
+        return tenant_stream(tenant)
+    return None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -16,6 +16,7 @@ import functools
 from typing import Any, Final
 
 import redis.asyncio as aioredis
+import structlog
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -29,6 +30,7 @@ HEARTBEAT_SECONDS: Final = 2.0
 _CONNECT_TIMEOUT: Final = 1.0
 #: what a lost or unreachable Redis raises (TimeoutError: no PSUBSCRIBE reply, missed PINGs)
 _CONNECTION_ERRORS: Final = (RedisError, OSError, TimeoutError)
+_log = structlog.get_logger(__name__)
 
 
 class RedisHints:
@@ -131,8 +133,15 @@ class RedisHints:
                 next_ping = now + self._heartbeat
 
     def _deliver(self, data: Any, sink: HintSink) -> None:
+        """Pass on another process's hint. The channel is shared with the reference's Node.js
+        processes and anyone else who can publish there: a payload that is not a hint is
+        dropped (it must not evict every tenant's cache), and polling covers whatever it may
+        have meant (D20)."""
         hint = Hint.decode(data)
-        if hint is not None and hint.origin_id == self._origin_id:
+        if hint is None:
+            _log.debug("redis message that is not a hint ignored")
+            return
+        if hint.origin_id == self._origin_id:
             return
         sink.hint(self.name, hint)
 
