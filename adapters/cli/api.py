@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
 
 from adapters.cli.support import command, emit, guarded
+from adapters.cli.workers import Started, banner, listen, serve_workers
 from adapters.service import ConfigService
 from adapters.wiring import open_service
 from eventstore.tokens import SCOPES, TokenStore
@@ -24,8 +26,21 @@ _ISSUER_HELP = "who creates or revokes (recorded with the event)"
     help="port (default: DEPLOYMENT_SERVER_PORT, else 9007)",
 )
 @click.option("--interval", default=30.0, show_default=True, help="seconds between log polls")
-def serve(host: str, port: int | None, interval: float) -> None:
-    """Serve the Management API on uvicorn until SIGTERM/SIGINT (finishing requests in flight)."""
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="processes serving the one port, each with its own store connection",
+)
+def serve(host: str, port: int | None, interval: float, workers: int) -> None:
+    """Serve the Management API on uvicorn until SIGTERM/SIGINT (finishing requests in flight).
+
+    With ``--workers N`` this process binds the port, then forks N workers that share it; each
+    opens its own service and follows the others' writes as any process does (hints, polling).
+    """
+    if workers > 1:
+        sys.exit(serve_workers(host, port, interval, workers))
 
     async def main() -> None:
         from adapters.http.server import ApiServer, serve_until_signalled
@@ -33,15 +48,10 @@ def serve(host: str, port: int | None, interval: float) -> None:
         service = await open_service(Path.cwd(), os.environ, configure_logs=True)
         try:
             chosen = port or service.config.deployment.server.port
-            mode = "file" if service.file_mode else "database"
-            click.echo(
-                f"parako-config API on http://{host}:{chosen}/api/v1 ({mode} mode, "
-                f"version {service.version or '-'}); OpenAPI at /api/v1/openapi, "
-                f"admin console at http://{host}:{chosen}/admin",
-                err=True,
-            )
+            sock = listen(host, chosen)
+            click.echo(banner(host, chosen, Started.of(service)), err=True)
             server = ApiServer(service, host, chosen, poll_interval=interval)
-            await serve_until_signalled(server)
+            await serve_until_signalled(server, [sock])
         finally:
             await service.close()
 

@@ -9,6 +9,7 @@ the exception class only: a connection error can quote a URL with a password.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, Final
 
 import structlog
@@ -89,7 +90,8 @@ async def _config(service: ConfigService) -> dict[str, Any]:
 
 
 async def health_report(service: ConfigService, chain_window: int) -> dict[str, Any]:
-    """``{"status": "ok"|"failing", "checks": {...}}``; any failed check makes it failing."""
+    """``{"status": "ok"|"failing", "pid": …, "checks": {...}}``; any failed check makes it
+    failing."""
     if service.file_mode:
         checks: dict[str, Any] = {"store": {"ok": True, "mode": "file"}}
     else:
@@ -100,4 +102,5 @@ async def health_report(service: ConfigService, chain_window: int) -> dict[str, 
     ok = all(check.get("ok") for check in checks.values())
     if not ok:
         _log.warning("health check failing", failed=[k for k, v in checks.items() if not v["ok"]])
-    return {"status": "ok" if ok else "failing", "checks": checks}
+    # the pid tells the processes of ``serve --workers N`` apart behind their one port
+    return {"status": "ok" if ok else "failing", "pid": os.getpid(), "checks": checks}

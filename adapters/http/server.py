@@ -2,8 +2,9 @@
 
 SIGTERM and SIGINT make uvicorn stop accepting connections and finish the requests in flight
 (up to ``GRACE_SECONDS``) before the store is closed. uvicorn re-raises the signal once it has
-shut down, to let the default behaviour happen; :func:`serve_until_signalled` installs quiet
-handlers first so that re-raise does not kill the process before the store is closed.
+shut down, to let the default behaviour happen; :func:`serve_until_signalled` installs handlers
+that only stop the server first, so that re-raise does not kill the process before the store
+is closed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+from collections.abc import Callable
 from typing import Final
 
 import structlog
@@ -102,7 +104,17 @@ class ApiServer:
         self.server.should_exit = True
 
 
-async def serve_until_signalled(server: ApiServer) -> None:
+def stop_on_signals(stop: Callable[[], None]) -> None:
+    """Make SIGINT and SIGTERM call ``stop``. uvicorn installs its own handlers while it serves
+    and puts these back when it is done, re-raising the signal it got: with ``stop`` in place
+    that re-raise is harmless, and a signal that arrives before uvicorn is serving (while the
+    propagator subscribes, say) still stops the server instead of being lost."""
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: None)
-    await server.serve()
+        signal.signal(sig, lambda *_: stop())
+
+
+async def serve_until_signalled(
+    server: ApiServer, sockets: list[socket.socket] | None = None
+) -> None:
+    stop_on_signals(server.stop)
+    await server.serve(sockets)
