@@ -59,8 +59,12 @@ class ConfigService:
         chain: HashChain | None = None,
         announcer: Announcer | None = None,
         file_config: AppConfig | None = None,
+        *,
+        cookie_key: bytes | None = None,
     ) -> None:
         self.sources = sources
+        #: the store's data key for the console's cookies (D26); None in file mode
+        self.cookie_key = cookie_key
         self._log = log
         self._commands = commands
         self._chain = chain

@@ -1,8 +1,10 @@
 """Encryption at rest and masking of sensitive configuration fields (D9–D11 in docs/decisions.md).
 
 Secrets are stored in the event log as self-describing envelopes so that the log can be kept,
-copied and backed up without exposing them. The envelope names the key it was made with, so a
-key can be rotated without rewriting history: the old key is kept as "retired" for reading only.
+copied and backed up without exposing them. The envelope names the key it was made with, so
+old envelopes keep opening when the key that encrypts changes. Since D26 the field key is a
+store's data key (:mod:`eventstore.keys`), not derived from ENCRYPTION_KEY; the keyring of
+masters (current and retired) is what a store of the previous format encrypted with.
 Each envelope is bound to the scope (platform, or one tenant) and the field path it was written
 for, so a ciphertext pasted into another field or another tenant does not decrypt.
 
@@ -205,9 +207,67 @@ class Keyring:
         """Yield ``(key id, master key)`` pairs, current first."""
         yield from self._by_id.items()
 
+    def field_keys(self) -> FieldKeys:
+        """The field-encryption keys derived from these masters, each named by its master's id:
+        what a store of the previous format encrypted with (D26)."""
+        return FieldKeys(
+            tuple(
+                (kid, derive_key(master, PURPOSE_FIELD_ENCRYPTION)) for kid, master in self.items()
+            )
+        )
+
     def __repr__(self) -> str:
         retired_ids = tuple(kid for kid in self._by_id if kid != self.current_id)
         return f"Keyring(current_id={self.current_id!r}, retired_ids={retired_ids!r})"
+
+
+_KEY_ID = re.compile(r"[0-9a-f]{8}")
+
+
+def _check_field_keys(
+    _instance: object, _attribute: attrs.Attribute[Any], value: tuple[tuple[str, bytes], ...]
+) -> None:
+    if not isinstance(value, tuple) or not value:
+        raise ValueError("FieldKeys needs at least one key")
+    seen: set[str] = set()
+    for entry in value:
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            raise ValueError("FieldKeys holds (key id, key) pairs")
+        kid, key = entry
+        if not isinstance(kid, str) or not _KEY_ID.fullmatch(kid):
+            raise ValueError("a field key id is 8 lowercase hexadecimal characters")
+        if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+            raise ValueError(f"a field key must be {KEY_BYTES} bytes")
+        if kid in seen:
+            raise ValueError(f"two field keys share the key id {kid}")
+        seen.add(kid)
+
+
+@attrs.frozen(repr=False, eq=False)
+class FieldKeys:
+    """Field-encryption keys by the id their envelopes carry, the one that encrypts first.
+
+    A store's own field data keys (D26), or what a :class:`Keyring` derives from its masters.
+    """
+
+    keys: tuple[tuple[str, bytes], ...] = attrs.field(validator=_check_field_keys)
+
+    @property
+    def current_id(self) -> str:
+        """The id new envelopes carry."""
+        return self.keys[0][0]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every key id these keys decrypt, current first."""
+        return tuple(kid for kid, _ in self.keys)
+
+    def items(self) -> Iterator[tuple[str, bytes]]:
+        """Yield ``(key id, field key)`` pairs, current first."""
+        yield from self.keys
+
+    def __repr__(self) -> str:
+        return f"FieldKeys(ids={self.ids!r})"
 
 
 # --- envelopes ------------------------------------------------------------------------------
@@ -259,18 +319,24 @@ class FieldCipher:
     """Encrypts sensitive field values into envelopes ``enc:v1:<key id>:<nonce>:<ciphertext>``.
 
     The plaintext is the JSON encoding of the value, so a list of secrets is one envelope and
-    comes back as a list.
+    comes back as a list. Built from a store's field data keys (D26), or from a keyring, whose
+    masters' derived keys are the field keys of a store of the previous format.
     """
 
-    keyring: Keyring
+    keyring: Keyring | FieldKeys
     _aeads: Mapping[str, AESGCM] = attrs.field(init=False, repr=False, eq=False)
+    _unknown_key_hint: str = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        aeads = {
-            kid: AESGCM(derive_key(master, PURPOSE_FIELD_ENCRYPTION))
-            for kid, master in self.keyring.items()
-        }
-        object.__setattr__(self, "_aeads", aeads)
+        keyring = self.keyring
+        keys = keyring.field_keys() if isinstance(keyring, Keyring) else keyring
+        object.__setattr__(self, "_aeads", {kid: AESGCM(key) for kid, key in keys.items()})
+        hint = (
+            f"which is not in the keyring (set {CURRENT_KEY_VAR} or {RETIRED_KEYS_VAR})"
+            if isinstance(keyring, Keyring)
+            else "which is not one of this store's field keys"
+        )
+        object.__setattr__(self, "_unknown_key_hint", hint)
 
     @staticmethod
     def is_envelope(value: object) -> bool:
@@ -305,9 +371,7 @@ class FieldCipher:
         aead = self._aeads.get(kid)
         if aead is None:
             raise DecryptionError(
-                path,
-                f"it was encrypted with key {kid}, which is not in the keyring "
-                f"(set {CURRENT_KEY_VAR} or {RETIRED_KEYS_VAR})",
+                path, f"it was encrypted with key {kid}, {self._unknown_key_hint}"
             )
         try:
             plaintext = aead.decrypt(nonce, sealed, associated)

@@ -9,6 +9,7 @@ a one-line refusal.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -22,17 +23,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.previous_release import write_as_previous_release
 from support.storages import STORAGES, env_lines
 
 from adapters.storage.backup import (
     BackupReader,
     PinnedChain,
+    _header_mac,
     check_backup,
     load_backup,
     write_backup,
 )
 from adapters.storage.memory import MemoryEventLog
 from adapters.wiring import chain_for
+from eventstore.crypto import key_id, parse_encryption_key
+from eventstore.hashchain import HashChain
+from eventstore.keys import generate_data_keys, wrap_data_keys
 from eventstore.log import NewEvent
 
 CLI = Path(sys.executable).with_name("parako-config")
@@ -212,8 +218,13 @@ def test_the_file_format(source: tuple[Path, Path]) -> None:
     root, backup = source
     header, *events = (json.loads(line) for line in lines(backup))
     assert header["format"] == "parako-config-log"
-    assert header["format_version"] == 1
-    assert len(header["key_id"]) == 8
+    assert header["format_version"] == 2
+    assert "key_id" not in header
+    # the store's data keys exactly as the store keeps them: wrapped by its ENCRYPTION_KEY
+    data_keys = json.loads(header["data_keys"])
+    assert data_keys["format"] == "parako-config/data-keys"
+    assert data_keys["wrapped_by"] == key_id(parse_encryption_key(KEY))
+    assert KEY not in header["data_keys"]
     assert header["head_position"] == len(events) == events[-1]["position"]
     assert header["head_link"] == events[-1]["link"]
     assert datetime.fromisoformat(header["created_at"]).tzinfo is not None
@@ -407,7 +418,9 @@ def test_a_wrong_key_is_refused_in_one_line(source: tuple[Path, Path], tmp_path:
 
 
 def test_a_retired_key_verifies_and_restores(source: tuple[Path, Path], tmp_path: Path) -> None:
-    """After a rotation the chain stays keyed by the store's first key, now a retired one."""
+    """A backup taken before a rotation holds data keys wrapped by the key of that time: listed
+    as retired, that key opens the backup, and the restored store is wrapped by the current
+    key."""
     root, backup = source
     rotated = project(tmp_path / "rotated", {}, key=OTHER_KEY, retired=KEY)
     verified = ok(root, "verify")
@@ -423,7 +436,8 @@ def test_a_retired_key_verifies_and_restores(source: tuple[Path, Path], tmp_path
 async def test_exact_bytes_and_times_round_trip_in_pages(tmp_path: Path) -> None:
     """Data that is not UTF-8 travels as base64, UTF-8 as text; both come back byte for byte,
     each event at its original time, whatever page sizes the reading and writing use."""
-    chain = chain_for(bytes(range(32)))
+    keys = generate_data_keys()
+    chain = HashChain(keys.chain)
     start = datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=UTC)
     ticks = iter(start + timedelta(microseconds=7 * n) for n in range(100))
     source = MemoryEventLog(chain, clock=lambda: next(ticks))
@@ -433,12 +447,14 @@ async def test_exact_bytes_and_times_round_trip_in_pages(tmp_path: Path) -> None
         await source.append(f"s{n % 2}", n // 2, [NewEvent("U", datas[n % 4])])
 
     out = io.BytesIO()
-    header, report = await write_backup(source, chain, "0a1b2c3d", out, start, page_size=2)
+    record = wrap_data_keys(keys, bytes(range(32)))
+    header, report = await write_backup(source, chain, record, out, start, page_size=2)
     assert report.ok
     path = tmp_path / "log.jsonl"
     path.write_bytes(out.getvalue())
     with BackupReader(path) as reader:
         assert reader.header == header
+        assert reader.header.data_keys == record
         assert check_backup(reader, chain, page_size=3).ok
     assert b'"data_base64":' in out.getvalue()
 
@@ -448,3 +464,42 @@ async def test_exact_bytes_and_times_round_trip_in_pages(tmp_path: Path) -> None
         last = await load_backup(reader.events(), target, pinned)
     assert last == (header.head_position, header.head_link)
     assert list(await target.read_all()) == list(await source.read_all())
+
+
+def test_a_backup_of_the_previous_format_still_verifies_and_restores(tmp_path: Path) -> None:
+    """Before stores had data keys a header named the key its store was created with (format
+    version 1), whose derived key is the chain key: such a file still verifies, and restores
+    into a store that upgrades on its first open."""
+    root = project(tmp_path / "previous", {})
+    asyncio.run(
+        write_as_previous_release(
+            root,
+            {"USE_FILE_CONFIG": "false", "ENCRYPTION_KEY": KEY},
+            [{"integrations": {"email": {"smtp_password": SECRET}}}],
+        )
+    )
+    verified = ok(root, "verify")  # writes nothing: the store is still of the previous format
+    current = tmp_path / "current.jsonl"
+    ok(root, "backup", current)
+    content = lines(current)
+    header = json.loads(content[0])
+    kid = key_id(parse_encryption_key(KEY))
+    mac = _header_mac(
+        chain_for(parse_encryption_key(KEY)),
+        1,
+        kid.encode(),
+        header["head_position"],
+        bytes.fromhex(header["head_link"]),
+        datetime.fromisoformat(header["created_at"]),
+    )
+    del header["data_keys"]
+    header.update(format_version=1, key_id=kid, mac=mac.hex())
+    previous = tmp_path / "previous.jsonl"
+    previous.write_bytes(json.dumps(header).encode() + b"\n" + b"".join(content[1:]))
+
+    assert ok(root, "verify", "--file", previous) == verified
+    target = project(tmp_path / "target", {})
+    ok(target, "restore-log", previous)
+    assert ok(target, "verify") == verified
+    assert ok(target, "diff", "1.0.0", "1.0.1") == ok(root, "diff", "1.0.0", "1.0.1")
+    assert ok(target, "verify") == verified  # after the upgrade the first open made

@@ -22,16 +22,14 @@ import structlog
 from support.raw_store import raw_store, sqlite_file
 from support.storages import STORAGES
 
+from adapters.key_store import keyring_from, open_keyed_log
 from adapters.service import ConfigService
 from adapters.sources.layers import read_sources
-from adapters.storage.opening import open_log
 from adapters.wiring import open_service
 from eventstore import events
 from eventstore.commands import Author
-from eventstore.crypto import derive_key, parse_encryption_key
 from eventstore.errors import ConfigError, ValidationFailed, VersionConflict
 from eventstore.events import canonical_json
-from eventstore.hashchain import HashChain
 from eventstore.log import NewEvent
 from eventstore.secret import MASK, Secret
 from eventstore.state import AUDIT_STREAM, PLATFORM_STREAM
@@ -406,8 +404,8 @@ async def test_an_event_in_the_v1_shape_is_read_upcast(
         "reason": "r",
         "at": "2026-01-01T00:00:00+00:00",
     }
-    chain = HashChain(derive_key(parse_encryption_key(KEY), "hash-chain"))
-    log = await open_log(read_sources(tmp_path, store_environ), chain)
+    sources = read_sources(tmp_path, store_environ)
+    log = (await open_keyed_log(sources, keyring_from(sources.bootstrap.environ))).log
     try:
         await log.append(PLATFORM_STREAM, 1, [NewEvent("ConfigChanged", canonical_json(body))])
     finally:

@@ -97,7 +97,7 @@ async def test_first_start_is_1_0_0_and_uses_mongodb(
         db = client.get_default_database()
         assert db.name == mongo_db.name
         assert db["events"].count_documents({}) >= 1
-        assert db["meta"].find_one({"_id": "encryption-key-id"}) is not None
+        assert db["meta"].find_one({"_id": "data-keys"}) is not None
     finally:
         client.close()
 

@@ -58,7 +58,11 @@ def admin_state(request: Req) -> AdminState:
     if state is None:
         service = api_context(request).service
         state = AdminState(
-            keys=SessionKeys.from_environ(service.sources.bootstrap.environ),
+            keys=(
+                SessionKeys(service.cookie_key)
+                if service.cookie_key is not None
+                else SessionKeys.from_environ(service.sources.bootstrap.environ)
+            ),
             logins=SignInLimit(service),
             ended=None if service.file_mode else EndedSessions(service.event_log, _SIGN_OUTS_KEPT),
         )

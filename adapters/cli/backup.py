@@ -24,6 +24,7 @@ import click
 
 from adapters.cli.reports import print_report, report_lines
 from adapters.cli.support import guarded
+from adapters.key_store import DATA_KEYS_META, KEY_ID_META, keyring_from, open_keyed_log
 from adapters.sources.env_files import read_env
 from adapters.sources.layers import Sources, read_sources
 from adapters.storage.backup import (
@@ -36,10 +37,17 @@ from adapters.storage.backup import (
     write_backup,
 )
 from adapters.storage.opening import open_log
-from adapters.wiring import KEY_ID_META, chain_for, check_key
+from adapters.wiring import chain_for
 from eventstore.crypto import CURRENT_KEY_VAR, RETIRED_KEYS_VAR, Keyring
 from eventstore.errors import ConfigError, ValidationFailed
 from eventstore.hashchain import HashChain
+from eventstore.keys import (
+    DataKeys,
+    KeyRecordError,
+    record_key_id,
+    unwrap_data_keys,
+    wrap_data_keys,
+)
 from eventstore.log import utc_now
 from projections.verification import ExpectedHead, verify_log
 
@@ -54,15 +62,15 @@ def backup(file: Path, force: bool) -> None:
 
     async def run() -> None:
         sources, keyring = _store_sources("backup")
-        log = await open_log(sources, chain_for(keyring.current))
+        # refuses a store made with another key; a store of the previous format is upgraded
+        keyed = await open_keyed_log(sources, keyring)
+        log = keyed.log
         try:
-            # refuses a store made with another key; the chain is the one it was created with
-            chain = chain_for(await check_key(log, keyring))
-            key_id = await log.read_meta(KEY_ID_META)
-            assert key_id is not None  # check_key found or wrote it
+            data_keys = await log.read_meta(DATA_KEYS_META)
+            assert data_keys is not None  # opening found or stored it
             with _created(file, force) as out:
                 header, chain_report = await write_backup(
-                    log, chain, key_id.decode(), out, utc_now()
+                    log, keyed.chain, data_keys, out, utc_now()
                 )
         finally:
             await log.close()
@@ -86,10 +94,9 @@ def verify_backup_file(file: Path, expect_head: ExpectedHead | None, as_json: bo
     """
 
     async def run() -> None:
-        environ = read_env(Path.cwd(), os.environ).as_mapping()
-        keyring = Keyring.from_values(environ.get(CURRENT_KEY_VAR), environ.get(RETIRED_KEYS_VAR))
+        keyring = keyring_from(read_env(Path.cwd(), os.environ).as_mapping())
         with BackupReader(file) as reader:
-            chain = _backup_chain(keyring, reader.header)
+            chain, _keys = _backup_keys(keyring, reader.header)
             report = check_backup(reader, chain, expect_head=expect_head)
         print_report(report, as_json)
         if not report.ok:
@@ -107,7 +114,7 @@ def restore_log(file: Path) -> None:
         sources, keyring = _store_sources("restore-log")
         with BackupReader(file) as reader:
             header = reader.header
-            chain = _backup_chain(keyring, header)
+            chain, keys = _backup_keys(keyring, header)
             checked = check_backup(reader, chain)
         if not checked.ok:
             raise ConfigError(
@@ -127,7 +134,11 @@ def restore_log(file: Path) -> None:
             with BackupReader(file) as reader:
                 if reader.header != header:
                     raise ConfigError(f"{file} changed while restoring; nothing was written")
-                await log.write_meta(KEY_ID_META, header.key_id.encode())
+                if keys is not None:  # the store's data keys, wrapped by this ENCRYPTION_KEY
+                    await log.write_meta(DATA_KEYS_META, wrap_data_keys(keys, keyring.current))
+                else:  # the previous format: the store upgrades on its first open
+                    assert header.key_id is not None
+                    await log.write_meta(KEY_ID_META, header.key_id.encode())
                 last = await load_backup(reader.events(), log, pinned)
             if last != (header.head_position, header.head_link):
                 raise RestoreMismatchError(
@@ -153,22 +164,39 @@ def _store_sources(command: str) -> tuple[Sources, Keyring]:
             f"{command} works on the event store; this deployment reads runtime/parako.jsonc "
             "(set USE_FILE_CONFIG=false to use the event store)"
         )
-    environ = sources.bootstrap.environ
-    keyring = Keyring.from_values(environ.get(CURRENT_KEY_VAR), environ.get(RETIRED_KEYS_VAR))
-    return sources, keyring
+    return sources, keyring_from(sources.bootstrap.environ)
 
 
-def _backup_chain(keyring: Keyring, header: BackupHeader) -> HashChain:
-    """The chain of the store the backup came from: keyed, as :func:`chain_for` does, by the
-    key that store was created with, which may be a retired one by now."""
-    master = keyring.master_for(header.key_id)
-    if master is None:
-        raise ConfigError(
-            f"ENCRYPTION_KEY does not match this backup: its store was created with key "
-            f"{header.key_id}, and the configured keys are {', '.join(keyring.ids)}. Set that "
-            f"key as {CURRENT_KEY_VAR} (or list it in {RETIRED_KEYS_VAR} after a rotation)"
-        )
-    return chain_for(master)
+def _backup_keys(keyring: Keyring, header: BackupHeader) -> tuple[HashChain, DataKeys | None]:
+    """The chain of the store the backup came from, and its data keys (None for a backup of
+    the previous format, whose chain is keyed, as :func:`chain_for` does, by the key its store
+    was created with). A backup made before a rotation is wrapped by the key of that time: a
+    key listed in ENCRYPTION_KEY_RETIRED opens it too."""
+    if header.data_keys is None:
+        assert header.key_id is not None
+        master = keyring.master_for(header.key_id)
+        if master is None:
+            raise ConfigError(
+                _wrong_key(f"its store was created with key {header.key_id}", keyring)
+            )
+        return chain_for(master), None
+    try:
+        wrapped_by = record_key_id(header.data_keys)
+        master = keyring.master_for(wrapped_by)
+        if master is None:
+            raise ConfigError(_wrong_key(f"its data keys are wrapped by key {wrapped_by}", keyring))
+        keys = unwrap_data_keys(header.data_keys, master)
+    except KeyRecordError as damaged:
+        raise ConfigError(f"the backup's data keys (line 1) cannot be opened: {damaged}") from None
+    return HashChain(keys.chain), keys
+
+
+def _wrong_key(whose: str, keyring: Keyring) -> str:
+    return (
+        f"ENCRYPTION_KEY does not match this backup: {whose}, and the configured keys are "
+        f"{', '.join(keyring.ids)}. Set that key as {CURRENT_KEY_VAR} (or list it in "
+        f"{RETIRED_KEYS_VAR} after a rotation)"
+    )
 
 
 @contextlib.contextmanager

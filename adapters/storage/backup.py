@@ -10,10 +10,12 @@ Why the format is what it is:
   bytes), else as ``data_base64``. ``recorded_at`` is integer microseconds since the epoch, the
   precision the chain signs. With the link of every event, a backup verifies offline with the key,
   and a restore re-computes each link and must find the one in the file.
-* **A header vouched for by the chain key.** It names the key the store was created with (so the
-  restore knows which chain key to use, and a retired key can be found), and the head position
-  and link, so deleting lines at the end is caught. The header's ``mac`` is keyed by the chain
-  key, so nobody without the key can shorten the file and edit the header to match.
+* **A header vouched for by the chain key.** It carries the store's data keys as the store keeps
+  them, wrapped by ENCRYPTION_KEY (D26 in docs/decisions.md), so the key alone opens the chain
+  key, and the head position and link, so deleting lines at the end is caught. The header's
+  ``mac`` is keyed by the chain key, so nobody without the key can shorten the file and edit
+  the header to match. (Format version 1, written before stores had data keys, named the key
+  the store was created with instead; such backups still verify and restore.)
 * **No plaintext secrets.** Secrets are encrypted inside the events before they are appended,
   so the backup holds only their envelopes; it still holds the rest of the configuration, so
   the file is created readable by its owner only.
@@ -47,7 +49,9 @@ from eventstore.log import (
 from projections.verification import ExpectedHead, VerifyReport
 
 FORMAT: Final = "parako-config-log"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+#: the version whose header names the creating key instead of carrying the data keys
+FORMAT_VERSION_KEY_ID: Final = 1
 PAGE: Final = 1000
 
 # A header is a few hundred bytes: a longer first line means this is not a backup, and reading it
@@ -61,9 +65,14 @@ _HEADER_DOMAIN: Final = b"parako-config/log-backup-header/v1"
 _INT: Final = struct.Struct(">q")
 _HEX_LINK: Final = re.compile(r"[0-9a-f]{64}")
 _KEY_ID: Final = re.compile(r"[0-9a-f]{8}")
-_HEADER_KEYS: Final = frozenset(
-    {"format", "format_version", "key_id", "head_position", "head_link", "created_at", "mac"}
+_DATA_KEYS_LIMIT: Final = 16 * 1024
+_COMMON_HEADER_KEYS: Final = frozenset(
+    {"format", "format_version", "head_position", "head_link", "created_at", "mac"}
 )
+_HEADER_KEYS: Final = {
+    FORMAT_VERSION_KEY_ID: _COMMON_HEADER_KEYS | {"key_id"},
+    FORMAT_VERSION: _COMMON_HEADER_KEYS | {"data_keys"},
+}
 _EVENT_KEYS: Final = frozenset({"stream", "version", "position", "type", "recorded_at", "link"})
 # Restores append runs of one original append together, up to this many events per append.
 _RESTORE_BATCH: Final = 500
@@ -87,40 +96,65 @@ class RestoreMismatchError(ConfigError):
 
 @attrs.frozen
 class BackupHeader:
-    """The first line: which key, where the log ended when it was backed up, and when."""
+    """The first line: which keys, where the log ended when it was backed up, and when.
 
-    key_id: str
+    ``data_keys`` is the store's wrapped data-keys record; a header of format version 1 has
+    ``key_id``, the id of the key its store was created with, instead.
+    """
+
     head_position: int
     head_link: bytes
     created_at: datetime
     mac: bytes
+    data_keys: bytes | None = None
+    key_id: str | None = None
+
+    @property
+    def format_version(self) -> int:
+        return FORMAT_VERSION if self.data_keys is not None else FORMAT_VERSION_KEY_ID
 
     @classmethod
     def sealed(
         cls,
         chain: HashChain,
-        key_id: str,
+        data_keys: bytes,
         head_position: int,
         head_link: bytes,
         created_at: datetime,
     ) -> BackupHeader:
         moment = from_epoch_micros(to_epoch_micros(created_at))  # what the file can carry
-        mac = _header_mac(chain, key_id, head_position, head_link, moment)
-        return cls(key_id, head_position, head_link, moment, mac)
+        mac = _header_mac(chain, FORMAT_VERSION, data_keys, head_position, head_link, moment)
+        return cls(head_position, head_link, moment, mac, data_keys=data_keys)
 
     def authentic(self, chain: HashChain) -> bool:
         """Whether the chain key vouches for this header (its head can then be trusted)."""
         expected = _header_mac(
-            chain, self.key_id, self.head_position, self.head_link, self.created_at
+            chain,
+            self.format_version,
+            self._keys_field(),
+            self.head_position,
+            self.head_link,
+            self.created_at,
         )
         return hmac.compare_digest(expected, self.mac)
 
+    def _keys_field(self) -> bytes:
+        if self.data_keys is not None:
+            return self.data_keys
+        assert self.key_id is not None
+        return self.key_id.encode()
+
     def to_line(self) -> bytes:
+        keys: dict[str, Any] = (
+            {"data_keys": self.data_keys.decode("ascii")}
+            if self.data_keys is not None
+            else {"key_id": self.key_id}
+        )
         return _line(
             {
                 "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "key_id": self.key_id,
+                "format_version": self.format_version,
+                **keys,
                 "head_position": self.head_position,
                 "head_link": self.head_link.hex(),
                 "created_at": self.created_at.isoformat(),
@@ -130,13 +164,18 @@ class BackupHeader:
 
 
 def _header_mac(
-    chain: HashChain, key_id: str, head_position: int, head_link: bytes, created_at: datetime
+    chain: HashChain,
+    version: int,
+    keys: bytes,
+    head_position: int,
+    head_link: bytes,
+    created_at: datetime,
 ) -> bytes:
     return chain.mac(
         _HEADER_DOMAIN,
         FORMAT.encode(),
-        _INT.pack(FORMAT_VERSION),
-        key_id.encode(),
+        _INT.pack(version),
+        keys,
         _INT.pack(head_position),
         head_link,
         _INT.pack(to_epoch_micros(created_at)),
@@ -174,7 +213,7 @@ def _line(fields: dict[str, Any]) -> bytes:
 async def write_backup(
     log: EventLog,
     chain: HashChain,
-    key_id: str,
+    data_keys: bytes,
     out: IO[bytes],
     created_at: datetime,
     *,
@@ -191,7 +230,9 @@ async def write_backup(
     last = await log.read_all(head - 1, 1) if head else ()
     if head and (len(last) != 1 or last[0].position != head):
         raise ConfigError(f"the event at the head position {head} cannot be read")
-    header = BackupHeader.sealed(chain, key_id, head, last[0].link if head else GENESIS, created_at)
+    header = BackupHeader.sealed(
+        chain, data_keys, head, last[0].link if head else GENESIS, created_at
+    )
     out.write(header.to_line())
     verifier = ChainVerifier(chain)
     position = 0
@@ -256,12 +297,18 @@ class BackupReader:
                 f"written by a newer parako-config (format version {version}; this one reads "
                 f"up to {FORMAT_VERSION})"
             )
-        self._exact_keys(fields, _HEADER_KEYS, "header")
-        if version != FORMAT_VERSION:
-            self._fail(f"format_version must be {FORMAT_VERSION}")
-        key_id = fields["key_id"]
-        if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
-            self._fail("key_id must be 8 lowercase hexadecimal characters")
+        expected = _HEADER_KEYS.get(version) if type(version) is int else None
+        if expected is None:
+            self._fail(f"format_version must be {FORMAT_VERSION_KEY_ID} or {FORMAT_VERSION}")
+        self._exact_keys(fields, expected, "header")
+        key_id: str | None = None
+        data_keys: bytes | None = None
+        if "key_id" in fields:
+            key_id = fields["key_id"]
+            if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
+                self._fail("key_id must be 8 lowercase hexadecimal characters")
+        else:
+            data_keys = self._data_keys(fields["data_keys"])
         created = fields["created_at"]
         try:
             created_at = datetime.fromisoformat(created) if isinstance(created, str) else None
@@ -270,12 +317,22 @@ class BackupReader:
         if created_at is None or created_at.tzinfo is None:
             self._fail("created_at must be an ISO 8601 time with its UTC offset")
         return BackupHeader(
-            key_id=key_id,
             head_position=self._integer(fields, "head_position", 0),
             head_link=self._link(fields, "head_link"),
             created_at=created_at.astimezone(UTC),
             mac=self._link(fields, "mac"),
+            data_keys=data_keys,
+            key_id=key_id,
         )
+
+    def _data_keys(self, value: object) -> bytes:
+        """The wrapped record as text; whether it opens is for the key to say."""
+        if not isinstance(value, str) or not value or len(value) > _DATA_KEYS_LIMIT:
+            self._fail(f"data_keys must be a non-empty string of at most {_DATA_KEYS_LIMIT}")
+        try:
+            return value.encode("ascii")
+        except UnicodeEncodeError:
+            self._fail("data_keys must be ASCII text")
 
     def _event(self, fields: dict[str, Any]) -> RecordedEvent:
         data_key = "data" if "data" in fields else "data_base64"
