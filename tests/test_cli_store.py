@@ -101,7 +101,10 @@ def test_set_history_conflict_rollback_verify(store_root: Path) -> None:
         "1",
     )
     assert stale.returncode == 3
-    assert stale.stderr.strip() == CONFLICT
+    assert stale.stderr.strip().splitlines() == [
+        CONFLICT,
+        "expected version 1, the store is at 2 (1.0.1)",
+    ]
     assert ok_json(db_root, "show", "branding.companyName") == "Acme"
 
     rolled = ok_json(db_root, "rollback", "1.0.0", "--by", "bob", "--reason", "undo")

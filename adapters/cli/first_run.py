@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from adapters.private_files import create_private_file, make_private_directories
+from adapters.sources.bootstrap import project_root
 from eventstore.crypto import generate_encryption_key
 
 
@@ -25,5 +26,5 @@ def ensure_runtime_env(root: Path) -> bool:
 
 
 if __name__ == "__main__":
-    if ensure_runtime_env(Path.cwd()):
+    if ensure_runtime_env(project_root()):
         print("created runtime/.env with a new ENCRYPTION_KEY (back it up)", file=sys.stderr)

@@ -11,26 +11,38 @@ import json
 import os
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from adapters.cli.api import serve, token
 from adapters.cli.backup import backup, restore_log, verify_backup_file
+from adapters.cli.completion import complete_assignment, complete_path
 from adapters.cli.reports import print_report
 from adapters.cli.support import (
+    BY_HELP,
     EXIT_INVALID,
+    EXPECTED_HELP,
+    JSON_HELP,
+    REASON_HELP,
     OneLineErrors,
+    audit_filters,
+    audit_options,
     command,
     emit,
     fail,
     guarded,
     nonblank,
     parse_assignments,
+    show_audit,
     show_diff,
 )
+from adapters.cli.tables import echo_table, history_table
 from adapters.cli.tenants import show_tenant, tenant
 from adapters.service import ConfigService
+from adapters.sources.bootstrap import HOME_VARIABLE, project_root
+from adapters.sources.layers import report_warnings_to
 from adapters.wiring import open_service, open_verifier
 from eventstore.commands import Author
 from eventstore.docpath import get_path
@@ -44,42 +56,68 @@ from projections.runtime import AppliedVersion
 from projections.verification import ExpectedHead, VerifyReport, verify_log
 
 
-@click.group(cls=OneLineErrors)
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="parako-config", message="parako-config %(version)s")
 @click.option("--debug", is_flag=True, help="show the traceback of an unexpected error")
-def main(debug: bool) -> None:
-    """Parako.ID configuration store."""
+@click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    envvar=HOME_VARIABLE,
+    help=f"the deployment directory (holding runtime/); default: ${HOME_VARIABLE}, else here",
+)
+def main(debug: bool, root: Path | None) -> None:
+    """Parako.ID configuration store: every save a version, every version verifiable.
+
+    \b
+    Exit codes: 0 done, 1 failed, 2 bad input, 3 version conflict.
+    Example:
+      parako-config set branding.companyName=Acme --by alice --reason rebrand
+    """
     import structlog
 
     # Until a command configures logging, diagnostics (say, "redis hint publishing
     # unavailable" after a save) go to stderr, so stdout (``--json``) stays parseable.
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    # every command that reads the sources (check, show, serve, run, watch …) warns once
+    report_warnings_to(lambda warning: click.echo(f"warning: {warning}", err=True))
+    if root is not None:  # read by project_root(), here and in any process this one starts
+        os.environ[HOME_VARIABLE] = str(root.resolve())
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="print a JSON object")
 @command
 async def check(service: ConfigService, as_json: bool) -> None:
-    """Resolve every layer and validate; exit 0 when valid, 2 when not."""
+    """Resolve every layer and validate; exit 0 when valid, 2 when not.
+
+    \b
+    Example:
+      parako-config check --json
+    """
     mode = "file" if service.file_mode else "database"
     report = {"valid": True, "mode": mode, "version": service.version or None}
     if as_json:
         emit(report, True)
     else:
-        for warning in service.sources.warnings:
-            click.echo(f"warning: {warning}", err=True)
         click.echo(f"configuration is valid ({mode} mode)")
 
 
 @main.command()
-@click.argument("path", required=False)
+@click.argument("path", required=False, shell_complete=complete_path)
 @click.option("--version", "semver", help="show a past version (as-of)")
 @click.option("--tenant", "slug", help="a tenant's effective config (like `tenant show`)")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def show(
     service: ConfigService, path: str | None, semver: str | None, slug: str | None, as_json: bool
 ) -> None:
-    """Print the resolved runtime config or one PATH; secrets masked."""
+    """Print the resolved runtime config or one PATH; secrets masked.
+
+    \b
+    Example:
+      parako-config show branding.companyName
+      parako-config show oidc --version 1.0.2
+    """
     if slug is not None:
         if semver is not None:
             raise ValidationFailed([], "--tenant and --version cannot be combined")
@@ -97,12 +135,12 @@ async def show(
 
 
 @main.command(name="set")
-@click.argument("assignments", nargs=-1, required=True)
-@click.option("--by", "actor", required=True, callback=nonblank)
-@click.option("--reason", required=True, callback=nonblank)
-@click.option("--tag", "tags", multiple=True)
-@click.option("--expected-version", type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("assignments", nargs=-1, required=True, shell_complete=complete_assignment)
+@click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
+@click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
+@click.option("--tag", "tags", multiple=True, help="a tag for the version (repeatable)")
+@click.option("--expected-version", type=click.IntRange(min=1), help=EXPECTED_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def set_(
     service: ConfigService,
@@ -113,7 +151,13 @@ async def set_(
     expected_version: int | None,
     as_json: bool,
 ) -> None:
-    """Change settings: PATH=VALUE… (VALUE is JSON when it parses as JSON, else a string)."""
+    """Change settings: PATH=VALUE… (VALUE is JSON when it parses as JSON, else a string).
+
+    \b
+    Example:
+      parako-config set branding.companyName=Acme oidc.token_ttl.access_token=900 \\
+          --by alice --reason "shorter tokens" --expected-version 4
+    """
     partial = parse_assignments(assignments)
     author = Author(actor, reason, tags or Author(actor).tags)
     result = await service.save(partial, author, expected_version)
@@ -135,42 +179,58 @@ async def set_(
 
 @main.command()
 @click.argument("semver")
-@click.option("--by", "actor", required=True, callback=nonblank)
-@click.option("--reason", required=True, callback=nonblank)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
+@click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def rollback(
     service: ConfigService, semver: str, actor: str, reason: str, as_json: bool
 ) -> None:
-    """Make a new version equal to SEMVER (any version, not only the last 10)."""
+    """Make a new version equal to SEMVER (any version, not only the last 10).
+
+    \b
+    Example:
+      parako-config rollback 1.0.2 --by alice --reason "undo the rebrand"
+    """
     result = await service.restore(semver, Author(actor, reason))
     emit({"version": result.semver, "_version": result.version, "restored_from": semver}, as_json)
 
 
 @main.command()
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--limit", default=10, show_default=True, type=click.IntRange(min=1), help="newest versions"
+)
+@click.option("--json", "as_json", is_flag=True, help="a JSON array, newest first")
 @command
 async def history(service: ConfigService, limit: int, as_json: bool) -> None:
-    """The newest versions: who, when, why."""
+    """The newest versions: which, who, when, how and why.
+
+    \b
+    _VERSION is what --expected-version (and the API's If-Match) takes.
+    Example:
+      parako-config history --limit 3
+    """
     from projections.history import history_from
 
     versions = history_from(await service.recorded_events())[:limit]
     if as_json:
         emit([v.to_json() for v in versions], True)
         return
-    for v in versions:
-        when = v.timestamp.isoformat(timespec="seconds")
-        click.echo(f"{v.version:>10}  {when}  {v.last_modified_by:<12} {v.change_reason}")
+    echo_table(history_table(versions), noun="versions")
 
 
 @main.command()
 @click.argument("old")
 @click.argument("new")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def diff(service: ConfigService, old: str, new: str, as_json: bool) -> None:
-    """Differences between two versions, with impact warnings."""
+    """Differences between two versions, with impact warnings.
+
+    \b
+    Example:
+      parako-config diff 1.0.1 1.0.3
+    """
 
     show_diff(
         Diff.between(await service.plaintext_at(old), await service.plaintext_at(new)), as_json
@@ -178,37 +238,54 @@ async def diff(service: ConfigService, old: str, new: str, as_json: bool) -> Non
 
 
 @main.command()
-@click.option("--path", "prefix")
-@click.option("--by", "actor")
-@click.option("--json", "as_json", is_flag=True)
+@audit_options
 @command
 async def audit(
-    service: ConfigService, prefix: str | None, actor: str | None, as_json: bool
+    service: ConfigService,
+    prefix: str | None,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    kind: tuple[str, ...],
+    limit: int,
+    as_json: bool,
 ) -> None:
-    """Every field change and reveal: who, when, why, old → new (secrets masked)."""
-    entries = await service.audit_entries(path_prefix=prefix, actor=actor)
-    if as_json:
-        emit([e.to_json() for e in entries], True)
-        return
-    for e in entries:
-        click.echo(f"{e.to_json()}")
+    """Every field change, reveal, token and sign-in: when, who, what, old → new, why.
+
+    \b
+    Secrets are masked. The newest --limit entries are shown, oldest first.
+    Example:
+      parako-config audit --path security --since 2026-01-01 --kind change
+    """
+    entries = await service.audit_entries(**audit_filters(prefix, actor, since, until))
+    show_audit(entries, kind, limit, as_json)
 
 
 @main.command()
-@click.option("--version", "semver")
+@click.option("--version", "semver", help="a past version, e.g. 1.0.2")
 @command
 async def export(service: ConfigService, semver: str | None) -> None:
-    """The stored config as JSON, secrets masked."""
+    """The stored config as JSON, secrets masked.
+
+    \b
+    Example:
+      parako-config export > config-export.json
+    """
     emit(await service.export(semver), True)
 
 
 @main.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--by", "actor", required=True, callback=nonblank)
-@click.option("--reason", required=True, callback=nonblank)
+@click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
+@click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
 @command
 async def import_(service: ConfigService, file: Path, actor: str, reason: str) -> None:
-    """Load an export file; masked secrets keep their current values."""
+    """Load an export file; masked secrets keep their current values.
+
+    \b
+    Example:
+      parako-config import config-export.json --by alice --reason "restore from staging"
+    """
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -216,11 +293,14 @@ async def import_(service: ConfigService, file: Path, actor: str, reason: str) -
     except (ValueError, RecursionError) as exc:  # not UTF-8, a number too long, too deep
         raise ValidationFailed([], f"{file}: not a JSON export ({_why(exc)})") from None
     result = await service.import_document(document, Author(actor, reason))
-    click.echo(f"imported as {result.semver} ({len(result.changes)} change(s))")
+    if result.appended:
+        click.echo(f"imported as {result.semver} ({len(result.changes)} change(s))")
+    else:
+        click.echo(f"nothing changed; still {result.semver}")
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.option(
     "--expect-head",
     metavar="POSITION:LINK",
@@ -236,6 +316,10 @@ def verify(as_json: bool, expect_head: str | None, backup_file: Path | None) -> 
     """Check every hash link, the head checkpoint and every snapshot of the event log.
 
     Works on a log that the other commands refuse to open, and writes nothing.
+
+    \b
+    Example:
+      parako-config verify --json
     """
     try:
         expected = ExpectedHead.parse(expect_head) if expect_head else None
@@ -247,7 +331,7 @@ def verify(as_json: bool, expect_head: str | None, backup_file: Path | None) -> 
         return
 
     async def check() -> None:
-        log, chain = await open_verifier(Path.cwd(), os.environ)
+        log, chain = await open_verifier(project_root(), os.environ)
         try:
             report = await _verify_with_progress(log, chain, expected, as_json)
         except UNREADABLE as exc:
@@ -302,7 +386,12 @@ def _stop_on_signals() -> asyncio.Event:
 @main.command()
 @click.option("--interval", default=30.0, show_default=True, help="seconds between log polls")
 def run(interval: float) -> None:
-    """Run an app process: open the store, keep the config current, log every new version."""
+    """Run an app process: open the store, keep the config current, log every new version.
+
+    \b
+    Example:
+      parako-config run --interval 5
+    """
 
     async def serve() -> None:
         import structlog
@@ -310,7 +399,7 @@ def run(interval: float) -> None:
         from adapters.propagation.propagator import Propagator
 
         stop = _stop_on_signals()
-        service = await open_service(Path.cwd(), os.environ, configure_logs=True)
+        service = await open_service(project_root(), os.environ, configure_logs=True)
         log = structlog.get_logger("parako-config")
         mode = "file" if service.file_mode else "database"
         log.info("serving configuration", mode=mode, version=service.version)
@@ -334,14 +423,19 @@ def run(interval: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 @click.option("--interval", default=30.0, show_default=True, help="seconds between log polls")
 def watch(as_json: bool, interval: float) -> None:
-    """Print one line per applied version (the current one first) until SIGINT/SIGTERM."""
+    """Print one line per applied version (the current one first) until SIGINT/SIGTERM.
+
+    \b
+    Example:
+      parako-config watch --json
+    """
 
     async def serve() -> None:
         from adapters.cli.watch import format_applied
         from adapters.propagation.propagator import Propagator
 
         stop = _stop_on_signals()
-        service = await open_service(Path.cwd(), os.environ, configure_logs=True)
+        service = await open_service(project_root(), os.environ, configure_logs=True)
         try:
 
             def show(applied: AppliedVersion) -> None:

@@ -12,19 +12,28 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import datetime
 from functools import wraps
-from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, get_args
 
 import click
 
+from adapters.cli.tables import audit_table, echo_table, shown, styled, table
+from adapters.sources.bootstrap import project_root
 from adapters.sources.jsonc import JsoncError
 from adapters.wiring import open_service
 from eventstore.credentials import mask_urls_in_text
 from eventstore.errors import ConfigError, Issue, ValidationFailed, VersionConflict
+from eventstore.state import semver_of
+from projections.audit import AuditEntry, AuditFilters, EntryKind
 from projections.diff import Diff
 
 EXIT_INVALID: Final = 2
+BY_HELP: Final = "who makes the change (recorded as last_modified_by)"
+REASON_HELP: Final = "why (kept in the history and the audit trail)"
+EXPECTED_HELP: Final = "the _version you read (see history): refuse if someone saved since"
+JSON_HELP: Final = "print JSON for scripts"
+AUDIT_KINDS: Final[tuple[str, ...]] = get_args(EntryKind)
 EXIT_CONFLICT: Final = 3
 T = TypeVar("T")
 
@@ -48,7 +57,7 @@ def command(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]
     @wraps(fn)
     def run(*args: Any, **kwargs: Any) -> None:
         async def main() -> None:
-            service = await open_service(Path.cwd(), os.environ)
+            service = await open_service(project_root(), os.environ)
             try:
                 await fn(service, *args, **kwargs)
             finally:
@@ -67,9 +76,70 @@ def guarded(make: Callable[[], Awaitable[None]]) -> None:
     except JsoncError as exc:
         fail(EXIT_INVALID, f"error: {exc}")
     except VersionConflict as exc:
-        fail(EXIT_CONFLICT, str(exc))  # the exact product text (D14)
+        fail(EXIT_CONFLICT, conflict_lines(exc))
     except ConfigError as exc:
         fail(1, f"error: {exc}")
+
+
+def conflict_lines(conflict: VersionConflict) -> str:
+    """The exact product text (D14), then which versions met: what to send next."""
+    text = str(conflict)
+    if conflict.expected is not None and conflict.actual is not None:
+        at = f" ({semver_of(conflict.actual)})" if conflict.actual else ""
+        text += f"\nexpected version {conflict.expected}, the store is at {conflict.actual}{at}"
+    return text
+
+
+def audit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The audit filters of the API, for ``audit`` and ``tenant audit`` alike."""
+    options = [
+        click.option("--path", "prefix", help="only paths starting with this"),
+        click.option("--by", "actor", help="only changes by this actor"),
+        click.option("--since", type=click.DateTime(), help="from this time (inclusive)"),
+        click.option("--until", type=click.DateTime(), help="before this time (exclusive)"),
+        click.option("--kind", type=click.Choice(AUDIT_KINDS), multiple=True, help="repeatable"),
+        click.option(
+            "--limit",
+            default=50,
+            show_default=True,
+            type=click.IntRange(min=1),
+            help="the newest entries shown",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="a JSON array, oldest first"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def show_audit(
+    entries: Sequence[AuditEntry], kinds: Sequence[str], limit: int, as_json: bool
+) -> None:
+    """The newest ``limit`` entries of the chosen kinds, oldest first."""
+    chosen = [e for e in entries if not kinds or e.kind in kinds]
+    newest = chosen[-limit:]
+    if as_json:
+        emit([e.to_json() for e in newest], True)
+        return
+    if not newest:
+        click.echo("no audit entries match")
+        return
+    echo_table(audit_table(newest), noun="entries")
+    if len(chosen) > len(newest):
+        click.echo(f"({len(chosen) - len(newest)} older entries not shown; see --limit)", err=True)
+
+
+def audit_filters(
+    prefix: str | None, actor: str | None, since: datetime | None, until: datetime | None
+) -> AuditFilters:
+    """The options of :func:`audit_options` as the audit projection takes them; times given
+    on the command line are local unless they say otherwise."""
+    return AuditFilters(
+        path_prefix=prefix,
+        actor=actor,
+        since=since.astimezone() if since else None,
+        until=until.astimezone() if until else None,
+    )
 
 
 def one_line(failed: ValidationFailed) -> str:
@@ -167,7 +237,10 @@ def show_diff(diff: Diff, as_json: bool) -> None:
             {"changes": [c.to_json() for c in diff.changes], "impact": diff.impact.to_json()}, True
         )
         return
-    for c in diff.changes:
-        click.echo(f"{c.change_type:>8} {c.path}: {c.old!r} -> {c.new!r}")
+    if not diff.changes:
+        click.echo("no differences")
+        return
+    rows = [[c.change_type, c.path, shown(c.old), shown(c.new)] for c in diff.changes]
+    click.echo(table(["CHANGE", "PATH", "OLD", "NEW"], rows))
     for warning in diff.impact.warnings:
-        click.echo(f"warning: {warning}")
+        click.echo(styled(f"warning: {warning}", fg="yellow"))

@@ -7,11 +7,26 @@ missing attribute.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
 
-from adapters.cli.support import command, emit, nonblank, parse_assignments, show_diff
+from adapters.cli.completion import complete_assignment, complete_path, complete_tenant
+from adapters.cli.support import (
+    BY_HELP,
+    EXPECTED_HELP,
+    JSON_HELP,
+    REASON_HELP,
+    audit_filters,
+    audit_options,
+    command,
+    emit,
+    nonblank,
+    parse_assignments,
+    show_audit,
+    show_diff,
+)
 from adapters.service import ConfigService
 from adapters.tenant_service import TenantService
 from eventstore.commands import Author
@@ -51,9 +66,9 @@ def tenant() -> None:
 @click.argument("slug")
 @click.option("--name", "display_name", help="display name (default: the slug)")
 @click.option("--domain", help="custom domain, e.g. auth.acme.com")
-@click.option("--by", "actor", default="cli", show_default=True, callback=nonblank)
+@click.option("--by", "actor", default="cli", show_default=True, callback=nonblank, help=BY_HELP)
 @click.option("--reason", default="", help="why (kept in the audit trail)")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def create(
     service: ConfigService,
@@ -64,7 +79,12 @@ async def create(
     reason: str,
     as_json: bool,
 ) -> None:
-    """Register a tenant."""
+    """Register a tenant.
+
+    \b
+    Example:
+      parako-config tenant create acme --name "Acme Inc" --domain auth.acme.com
+    """
     created = await tenants_of(service).create(
         slug, Author(actor, reason), display_name=display_name, domain=domain
     )
@@ -72,10 +92,15 @@ async def create(
 
 
 @tenant.command(name="list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def list_(service: ConfigService, as_json: bool) -> None:
-    """Every tenant: slug, status, domain."""
+    """Every tenant: slug, status, domain.
+
+    \b
+    Example:
+      parako-config tenant list --json
+    """
     registry = await tenants_of(service).registry()
     rows = [t.to_json() for t in sorted(registry.tenants.values(), key=lambda t: t.slug)]
     if as_json:
@@ -86,12 +111,12 @@ async def list_(service: ConfigService, as_json: bool) -> None:
 
 
 @tenant.command(name="set")
-@click.argument("slug")
-@click.argument("assignments", nargs=-1, required=True)
-@click.option("--by", "actor", required=True, callback=nonblank)
-@click.option("--reason", required=True, callback=nonblank)
-@click.option("--expected-version", type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("slug", shell_complete=complete_tenant)
+@click.argument("assignments", nargs=-1, required=True, shell_complete=complete_assignment)
+@click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
+@click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
+@click.option("--expected-version", type=click.IntRange(min=1), help=EXPECTED_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def set_(
     service: ConfigService,
@@ -102,7 +127,12 @@ async def set_(
     expected_version: int | None,
     as_json: bool,
 ) -> None:
-    """Override settings for one tenant: PATH=VALUE… ('' inherits the platform value)."""
+    """Override settings for one tenant: PATH=VALUE… ('' inherits the platform value).
+
+    \b
+    Example:
+      parako-config tenant set acme branding.companyName=Acme --by ops --reason onboarding
+    """
     partial = parse_assignments(assignments)
     result = await tenants_of(service).save(slug, partial, Author(actor, reason), expected_version)
     if as_json:
@@ -124,22 +154,32 @@ async def set_(
 
 
 @tenant.command()
-@click.argument("slug")
-@click.argument("path", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("slug", shell_complete=complete_tenant)
+@click.argument("path", required=False, shell_complete=complete_path)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def show(service: ConfigService, slug: str, path: str | None, as_json: bool) -> None:
-    """The tenant's effective config (platform ⊕ overrides ⊕ policy ⊕ computed), or one PATH."""
+    """The tenant's effective config (platform ⊕ overrides ⊕ policy ⊕ computed), or one PATH.
+
+    \b
+    Example:
+      parako-config tenant show acme branding
+    """
     await show_tenant(service, slug, path, as_json)
 
 
 @tenant.command()
-@click.argument("slug")
+@click.argument("slug", shell_complete=complete_tenant)
 @click.option("--version", "semver", help="the overrides as of this version")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def overrides(service: ConfigService, slug: str, semver: str | None, as_json: bool) -> None:
-    """What the tenant overrides (stored values; tenant secrets masked)."""
+    """What the tenant overrides (stored values; tenant secrets masked).
+
+    \b
+    Example:
+      parako-config tenant overrides acme --version 1.0.0
+    """
     tenants = tenants_of(service)
     state = await tenants.overrides(slug, semver)
     out: dict[str, Any] = {"_version": state.version, **tenants.masked(state)}
@@ -147,12 +187,19 @@ async def overrides(service: ConfigService, slug: str, semver: str | None, as_js
 
 
 @tenant.command()
-@click.argument("slug")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("slug", shell_complete=complete_tenant)
+@click.option(
+    "--limit", default=10, show_default=True, type=click.IntRange(min=1), help="newest versions"
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def history(service: ConfigService, slug: str, limit: int, as_json: bool) -> None:
-    """The tenant's override versions, newest first."""
+    """The tenant's override versions, newest first.
+
+    \b
+    Example:
+      parako-config tenant history acme --limit 5
+    """
     versions = (await tenants_of(service).history(slug))[:limit]
     if as_json:
         emit([v.to_json() for v in versions], True)
@@ -164,55 +211,75 @@ async def history(service: ConfigService, slug: str, limit: int, as_json: bool) 
 
 
 @tenant.command()
-@click.argument("slug")
+@click.argument("slug", shell_complete=complete_tenant)
 @click.argument("old")
 @click.argument("new")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def diff(service: ConfigService, slug: str, old: str, new: str, as_json: bool) -> None:
-    """Differences between two versions of the tenant's overrides, with impact warnings."""
+    """Differences between two versions of the tenant's overrides, with impact warnings.
+
+    \b
+    Example:
+      parako-config tenant diff acme 1.0.0 1.0.2
+    """
     show_diff(await tenants_of(service).diff(slug, old, new), as_json)
 
 
 @tenant.command()
-@click.argument("slug")
-@click.option("--path", "prefix")
-@click.option("--by", "actor")
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("slug", shell_complete=complete_tenant)
+@audit_options
 @command
 async def audit(
-    service: ConfigService, slug: str, prefix: str | None, actor: str | None, as_json: bool
+    service: ConfigService,
+    slug: str,
+    prefix: str | None,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    kind: tuple[str, ...],
+    limit: int,
+    as_json: bool,
 ) -> None:
-    """Who changed the tenant's overrides or record, and every policy adjustment."""
-    entries = await tenants_of(service).audit(slug, path_prefix=prefix, actor=actor)
-    if as_json:
-        emit([e.to_json() for e in entries], True)
-        return
-    for e in entries:
-        click.echo(
-            f"{e.when.isoformat()}\t{e.kind}\t{e.who}\t{e.path}\t{e.old!r} → {e.new!r}\t{e.why}"
-        )
+    """Who changed the tenant's overrides or record, and every policy adjustment.
+
+    \b
+    Example:
+      parako-config tenant audit acme --kind adjustment
+    """
+    entries = await tenants_of(service).audit(slug, **audit_filters(prefix, actor, since, until))
+    show_audit(entries, kind, limit, as_json)
 
 
 @tenant.command()
-@click.argument("slug")
+@click.argument("slug", shell_complete=complete_tenant)
 @click.argument("section")
-@click.option("--by", "actor", required=True, callback=nonblank)
-@click.option("--reason", default="")
+@click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
+@click.option("--reason", default="", help="why (default: Reset SECTION)")
 @command
 async def reset(service: ConfigService, slug: str, section: str, actor: str, reason: str) -> None:
-    """Drop every override of SECTION: the tenant inherits it again."""
+    """Drop every override of SECTION: the tenant inherits it again.
+
+    \b
+    Example:
+      parako-config tenant reset acme branding --by ops --reason "back to the platform look"
+    """
     result = await tenants_of(service).reset_section(slug, section, Author(actor, reason))
     click.echo(f"reset {slug} {section}: {result.semver or 'nothing to reset'}")
 
 
 @tenant.command()
-@click.argument("slug")
+@click.argument("slug", shell_complete=complete_tenant)
 @click.argument("semver")
-@click.option("--by", "actor", required=True, callback=nonblank)
-@click.option("--reason", required=True, callback=nonblank)
+@click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
+@click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
 @command
 async def rollback(service: ConfigService, slug: str, semver: str, actor: str, reason: str) -> None:
-    """Make a new version of the tenant's overrides equal to SEMVER's."""
+    """Make a new version of the tenant's overrides equal to SEMVER's.
+
+    \b
+    Example:
+      parako-config tenant rollback acme 1.0.1 --by ops --reason undo
+    """
     result = await tenants_of(service).restore(slug, semver, Author(actor, reason))
     click.echo(f"restored {slug} {semver} as {result.semver}")

@@ -7,10 +7,11 @@ its value and the file it came from, because that is where the operator has to l
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from adapters.sources.env_files import ENVIRONMENT, EnvLayers
 from eventstore.errors import Issue, ValidationFailed
@@ -147,11 +148,19 @@ def _multi_tenancy_issues(overrides: dict[str, Any], layers: EnvLayers) -> list[
     return []
 
 
+#: where the CLI finds the deployment when not run from it
+HOME_VARIABLE: Final = "PARAKO_HOME"
+
+
 def redis_password(bootstrap: Bootstrap) -> str | None:
     password = bootstrap.process.redis.password
     return password.reveal() if isinstance(password, Secret) else None
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The directory whose ``runtime/`` holds the config: the working directory."""
-    return (start or Path.cwd()).resolve()
+    """The directory whose ``runtime/`` holds the config: ``start`` when given, else
+    ``PARAKO_HOME`` (what ``parako-config --root`` sets) when set, else the working directory."""
+    if start is not None:
+        return start.resolve()
+    home = os.environ.get(HOME_VARIABLE, "").strip()
+    return Path(home).expanduser().resolve() if home else Path.cwd().resolve()

@@ -25,13 +25,53 @@ class AppConfig:
     process costs no lookups and no locks.
     """
 
-    application: Application = section(Application)
-    branding: Branding = section(Branding)
-    deployment: Deployment = section(Deployment)
-    security: Security = section(Security)
-    features: Features = section(Features)
-    oidc_storage: OidcStorage = section(OidcStorage, runtime_only=True)
-    oidc: Oidc = section(Oidc)
-    integrations: Integrations = section(Integrations)
-    notifications: Notifications = section(Notifications)
-    storage: Storage = section(Storage, runtime_only=True)
+    application: Application = section(
+        Application, label="Application", help="The product's name, description and languages."
+    )
+    branding: Branding = section(
+        Branding,
+        label="Branding",
+        help="Company name, logos, fonts, colours and custom page templates.",
+    )
+    deployment: Deployment = section(
+        Deployment,
+        label="Deployment",
+        help="Where and how the service runs: URL, server, cookies and route paths.",
+    )
+    security: Security = section(
+        Security,
+        label="Security",
+        help="Secrets, abuse protection, sign-in, sign-up, sessions, MFA and recovery.",
+    )
+    features: Features = section(
+        Features,
+        label="Features",
+        help="OpenID Connect features, social sign-in, metrics and multi-tenancy.",
+    )
+    oidc_storage: OidcStorage = section(
+        OidcStorage,
+        runtime_only=True,
+        label="OIDC storage",
+        help="Where OIDC sessions and tokens are kept; computed at start-up, never stored.",
+    )
+    oidc: Oidc = section(
+        Oidc,
+        label="OIDC",
+        help="The OpenID Connect provider: issuer, endpoints, token lifetimes, algorithms.",
+    )
+    integrations: Integrations = section(
+        Integrations,
+        label="Integrations",
+        help="External services: SMTP, public URLs, IP intelligence, fingerprinting, file storage.",
+    )
+    notifications: Notifications = section(
+        Notifications,
+        label="Notifications",
+        help="Notification channels (email, SMS) and what users are told by default.",
+    )
+    storage: Storage = section(
+        Storage,
+        runtime_only=True,
+        label="Storage",
+        help="The primary database; set by the start-up variables, never stored.",
+    )

@@ -32,7 +32,9 @@ class FieldInfo:
     encrypted at rest although the reference stored them in clear (docs/decisions.md X5);
     ``guards_credentials`` names the sibling credentials whose destination (a host) or
     protection (a certificate check) this setting decides, so a tenant cannot redirect the
-    platform's credentials.
+    platform's credentials. ``label`` and ``help`` are what people read about the setting: a
+    short name and one sentence saying what it does (the console, the schema endpoint and
+    ``explain`` show them).
     """
 
     key: str
@@ -51,6 +53,9 @@ class FieldInfo:
     computed: object | None = None
     #: sibling settings holding credentials that are sent where (or as safely as) this one says
     guards_credentials: tuple[str, ...] = ()
+    #: a short human name ("JWT secret"), and one sentence on what the setting does
+    label: str = ""
+    help: str = ""
 
 
 def setting(
@@ -68,6 +73,8 @@ def setting(
     policy: Policy | None = None,
     computed: object | None = None,
     guards_credentials: tuple[str, ...] = (),
+    label: str = "",
+    help: str = "",
 ) -> Any:
     """Declare a leaf setting. ``key`` defaults to the attribute name."""
     info = FieldInfo(
@@ -83,6 +90,8 @@ def setting(
         policy=policy,
         computed=computed,
         guards_credentials=guards_credentials,
+        label=label,
+        help=help,
     )
     if isinstance(default, list):
         raise TypeError("mutable defaults are not allowed; use a tuple")
@@ -101,10 +110,18 @@ def section(
     defaults: Mapping[str, Any] | None = None,
     tenant: bool = False,
     runtime_only: bool = False,
+    label: str = "",
+    help: str = "",
 ) -> Any:
     """Declare a nested group of settings; ``defaults`` overrides the class defaults here."""
     info = FieldInfo(
-        key=key or "", nested=cls, optional=optional, tenant=tenant, runtime_only=runtime_only
+        key=key or "",
+        nested=cls,
+        optional=optional,
+        tenant=tenant,
+        runtime_only=runtime_only,
+        label=label,
+        help=help,
     )
     if optional:
         return attrs.field(default=None, metadata={META_KEY: info})

@@ -22,7 +22,13 @@ SHIPPED_LOCALES: Final = ("en", "fr", "es", "pt", "de", "it", "ru", "zh", "ja", 
 class Locales:
     """Settings under `application.locales`."""
 
-    default: str = setting("en", LOCALE, tenant=True)
+    default: str = setting(
+        "en",
+        LOCALE,
+        tenant=True,
+        label="Default language",
+        help="Language used when the user has not chosen one (a code such as en or pt-BR).",
+    )
     available: tuple[Any, ...] = setting(
         SHIPPED_LOCALES,
         ListOf(
@@ -32,6 +38,8 @@ class Locales:
             unique=True,
         ),
         tenant=True,
+        label="Available languages",
+        help="Language codes users can switch between; the default should be one of them.",
     )
 
 
@@ -43,11 +51,19 @@ class Application:
         "Parako.ID",
         Text(trim=True, min_length=1, min_length_message="Application title cannot be empty"),
         tenant=True,
+        label="Application title",
+        help="Name of the application shown in page titles and the interface.",
     )
     description: str = setting(
         "Open-source, self-hosted identity infrastructure for secure SSO, OIDC/OAuth2, MFA,"
         " passkeys, and multi-tenant authentication.",
         Text(trim=True, min_length=1, min_length_message="Application description cannot be empty"),
         tenant=True,
+        label="Application description",
+        help="Short description of the application, used in page metadata.",
     )
-    locales: Locales = section(Locales)
+    locales: Locales = section(
+        Locales,
+        label="Languages",
+        help="Which interface languages are offered and which one is the default.",
+    )

@@ -25,6 +25,8 @@ class MongodbStorage:
         nullable=True,
         env="STORAGE_MONGODB_URI",
         bootstrap_only=True,
+        label="MongoDB URI",
+        help="Connection string of the MongoDB database.",
     )
 
 
@@ -37,6 +39,8 @@ class SqliteStorage:
         Text(min_length=1),
         env="STORAGE_SQLITE_PATH",
         bootstrap_only=True,
+        label="SQLite file",
+        help="Path of the SQLite database file.",
     )
 
 
@@ -58,6 +62,8 @@ class PostgresqlStorage:
         nullable=True,
         env="STORAGE_POSTGRESQL_URL",
         bootstrap_only=True,
+        label="PostgreSQL URL",
+        help="Connection URL of the PostgreSQL database.",
     )
 
 
@@ -70,7 +76,17 @@ class Storage:
         Choice(("mongodb", "sqlite", "postgresql")),
         env="STORAGE_ADAPTER",
         bootstrap_only=True,
+        label="Database",
+        help="The primary database: sqlite, mongodb or postgresql.",
     )
-    mongodb: MongodbStorage = section(MongodbStorage)
-    sqlite: SqliteStorage = section(SqliteStorage)
-    postgresql: PostgresqlStorage = section(PostgresqlStorage)
+    mongodb: MongodbStorage = section(
+        MongodbStorage, label="MongoDB", help="Connection used when the database is MongoDB."
+    )
+    sqlite: SqliteStorage = section(
+        SqliteStorage, label="SQLite", help="Database file used when the database is SQLite."
+    )
+    postgresql: PostgresqlStorage = section(
+        PostgresqlStorage,
+        label="PostgreSQL",
+        help="Connection used when the database is PostgreSQL.",
+    )
