@@ -15,6 +15,8 @@ from adapters.service import ConfigService
 from eventstore.schema import AppConfig, unstructure
 
 STATE_KEY: Final = "parako_api"
+#: sections an app process is not given: the store's own database connection
+NOT_FOR_APPS: Final = ("storage",)
 #: tenants whose runtime documents are kept rendered (the oldest make room)
 TENANT_DOCUMENTS: Final = 1024
 
@@ -59,8 +61,6 @@ class ApiContext:
         """The current config as app processes read it (secrets in clear), once per version."""
         config = self.service.config
         if self._runtime is None or self._runtime[0] is not config:
-            from adapters.http.routes_runtime import runtime_document
-
             self._runtime = (config, runtime_document(config))
         return self._runtime[1]
 
@@ -68,13 +68,18 @@ class ApiContext:
         """A tenant's effective config as app processes read it, once per build of it."""
         cached = self._tenant_runtime.get(slug)
         if cached is None or cached[0] is not config:
-            from adapters.http.routes_runtime import runtime_document
-
             if len(self._tenant_runtime) >= TENANT_DOCUMENTS:
                 self._tenant_runtime.pop(next(iter(self._tenant_runtime)))
             cached = (config, runtime_document(config))
             self._tenant_runtime[slug] = cached
         return cached[1]
+
+
+def runtime_document(config: AppConfig) -> dict[str, Any]:
+    """A config as app processes read it: secrets in clear, every section but the store's own
+    connection (:data:`NOT_FOR_APPS`)."""
+    doc = unstructure(config, reveal=True)
+    return {k: v for k, v in doc.items() if k not in NOT_FOR_APPS}
 
 
 def api_context(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiContext:

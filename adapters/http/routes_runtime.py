@@ -26,11 +26,11 @@ from litestar.response.sse import ServerSentEventMessage
 
 from adapters.http.auth import SCOPE_OPT, require_scope
 from adapters.http.common import BEARER, Consistency, consistent, errors, visible
-from adapters.http.context import ApiContext, api_context
+from adapters.http.context import ApiContext, api_context, runtime_document
 from adapters.http.errors import ApiError
 from adapters.http.feed import Change, fresh
 from adapters.http.routes_config import READING
-from eventstore.schema import AppConfig, unstructure
+from eventstore.schema import unstructure
 from eventstore.state import semver_of
 from eventstore.tenants import TenantNotFound
 from eventstore.tokens import RUNTIME
@@ -47,8 +47,6 @@ MAX_WAIT_SECONDS: Final = 300.0
 DEFAULT_WAIT_SECONDS: Final = 30.0
 #: a comment line this often keeps proxies from closing an idle stream
 HEARTBEAT_SECONDS: Final = 15.0
-#: sections an app process is not given: the store's own database connection
-NOT_FOR_APPS: Final = ("storage",)
 _WAIT: Final = re.compile(r"(\d{1,6}(?:\.\d{1,3})?)(ms|s|m)?")
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 
@@ -76,11 +74,6 @@ class Snapshot:
         self.tag = tag
         self.meta = meta
         self.document = document
-
-
-def runtime_document(config: AppConfig) -> dict[str, Any]:
-    doc = unstructure(config, reveal=True)
-    return {k: v for k, v in doc.items() if k not in NOT_FOR_APPS}
 
 
 async def snapshot(context: ApiContext, tenant: str | None, *, masked: bool = False) -> Snapshot:
