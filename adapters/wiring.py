@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from adapters.http.owned_paths import route_conflicts
 from adapters.key_store import keyring_from, open_keyed_log
 from adapters.log_setup import LoggingSettings, configure_logging
 from adapters.propagation.announcer import Announcer
@@ -24,11 +25,12 @@ from adapters.sources.layers import Sources, read_sources
 from adapters.tenant_service import TenantService
 from eventstore.commands import ConfigCommands
 from eventstore.crypto import PURPOSE_HASH_CHAIN, FieldCipher, derive_key
-from eventstore.errors import ConfigError
+from eventstore.errors import ConfigError, ValidationFailed
 from eventstore.hashchain import HashChain
 from eventstore.integrity import VerifiedLog
 from eventstore.log import EventLog
 from eventstore.resolve import resolve
+from eventstore.schema import unstructure
 
 
 async def open_service(
@@ -39,7 +41,11 @@ async def open_service(
     if configure_logs:
         configure_logging(logging_settings(sources))
     if sources.file_mode:
-        return ConfigService(sources, file_config=resolve(sources.file_document, sources.bootstrap))
+        file_config = resolve(sources.file_document, sources.bootstrap)
+        conflicts = route_conflicts(unstructure(file_config))
+        if conflicts:
+            raise ValidationFailed(conflicts)
+        return ConfigService(sources, file_config=file_config)
     keyed = await open_keyed_log(sources, keyring_from(sources.bootstrap.environ))
     log = VerifiedLog(keyed.log, keyed.chain)
     try:
@@ -70,7 +76,7 @@ async def _database_service(
     sources: Sources, log: VerifiedLog, chain: HashChain, cipher: FieldCipher, cookie_key: bytes
 ) -> ConfigService:
     """Commands, first start, the runtime view, hints and tenants over an opened log."""
-    commands = ConfigCommands(log, cipher, sources.bootstrap)
+    commands = ConfigCommands(log, cipher, sources.bootstrap, checks=(route_conflicts,))
     await log.check_head()  # before anything is written: a truncated log is not built on
     await commands.initialize()
     announcer = Announcer(log)
