@@ -8,7 +8,7 @@ and audit, diff, as-of and verify. :func:`adapters.wiring.open_service` builds o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Unpack
 
@@ -255,6 +255,15 @@ class ConfigService:
         self, partial: Mapping[str, Any], author: Author, expected_version: int | None = None
     ) -> SaveResult:
         result = await self._need_store().save(partial, author, expected_version)
+        await self._announce(result)
+        await self.catch_up()
+        return result
+
+    async def unset(
+        self, paths: Sequence[str], author: Author, expected_version: int | None = None
+    ) -> SaveResult:
+        """The stored values at ``paths`` removed, so their defaults apply again."""
+        result = await self._need_store().unset(paths, author, expected_version)
         await self._announce(result)
         await self.catch_up()
         return result

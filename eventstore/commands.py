@@ -1,4 +1,4 @@
-"""The commands that change the configuration: first start, save, restore, import, reveal.
+"""The commands that change the configuration: first start, save, unset, restore, import, reveal.
 
 Each command builds a candidate document from the latest stored one and hands it to the write
 pipeline shared with the tenant streams (:mod:`eventstore.document_stream`), which validates the
@@ -20,7 +20,7 @@ import attrs
 from eventstore import events
 from eventstore.computed_writes import NO_CLAIMS, ComputedClaims
 from eventstore.crypto import FieldCipher
-from eventstore.docpath import deep_merge, set_path
+from eventstore.docpath import deep_merge, delete_path, set_path
 from eventstore.document_stream import Author, DocumentStream, EventFactory, Persisted
 from eventstore.errors import Issue, ValidationFailed, VersionConflict
 from eventstore.events import ConfigChanged, FieldChange, SecretRevealed
@@ -36,7 +36,8 @@ from eventstore.resolve import (
 )
 from eventstore.retry import until_appended
 from eventstore.schema import AppConfig, structure, structure_like
-from eventstore.schema.paths import SECRET_FIELDS
+from eventstore.schema.docs import UnknownSetting, resolve_path
+from eventstore.schema.paths import BOOTSTRAP_ONLY_FIELDS, RUNTIME_ONLY_SECTIONS, SECRET_FIELDS
 from eventstore.shape import check_shape
 from eventstore.state import AUDIT_STREAM, PLATFORM_STREAM, StoredConfig, value_at
 
@@ -47,6 +48,8 @@ DocumentCheck = Callable[[Mapping[str, Any]], list[Issue]]
 SNAPSHOT_EVERY: Final = 50
 #: keys an export carries about itself; an import ignores them
 EXPORT_METADATA_KEYS: Final = ("_export_metadata", "_version", "version", "_metadata")
+#: what an unknown path is called, as validation calls an unknown key
+UNKNOWN_SETTING: Final = "Unknown setting (not part of the schema)"
 
 
 @attrs.frozen
@@ -189,6 +192,30 @@ class ConfigCommands:
             merge, author, expected_version, "import", stripped, kept=kept, claims=claims
         )
 
+    async def unset(
+        self, paths: Sequence[str], author: Author, expected_version: int | None = None
+    ) -> SaveResult:
+        """Delete the stored values at ``paths`` so the defaults apply again (a generated secret
+        is generated anew, D7), through the same pipeline as a save: the whole result is
+        validated (D18), computed fields recompute, and nothing is appended when nothing was
+        stored there. A path may be a setting, a group (everything under it) or an entry of a
+        free-form map; bootstrap-only paths and runtime-only sections are never stored, so
+        they are reported in ``stripped`` and left alone."""
+        if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
+            raise ValidationFailed([Issue("", "paths to unset must be a list of strings")])
+        issues = [Issue(p, UNKNOWN_SETTING) for p in paths if not _is_setting(p)]
+        if issues:
+            raise ValidationFailed(issues)
+        stripped = tuple(p for p in paths if _never_stored(p))
+        kept = [p for p in paths if not _never_stored(p)]
+
+        def remove(current: dict[str, Any]) -> dict[str, Any]:
+            for path in kept:
+                current = delete_path(current, path)
+            return current
+
+        return await self._write(remove, author, expected_version, "unset", stripped)
+
     async def record_reveal(self, path: str, author: Author) -> None:
         """D11: every reveal leaves an audit event (never the value)."""
         if path not in SECRET_FIELDS:
@@ -266,6 +293,22 @@ class ConfigCommands:
             )
 
         return make
+
+
+def _is_setting(path: str) -> bool:
+    """A declared setting or group, or an entry of a free-form map."""
+    try:
+        resolve_path(path)
+    except UnknownSetting:
+        return False
+    return True
+
+
+def _never_stored(path: str) -> bool:
+    """Bootstrap-only settings and runtime-only sections live in no stored document."""
+    if path.split(".")[0] in RUNTIME_ONLY_SECTIONS:
+        return True
+    return any(path == field or path.startswith(field + ".") for field in BOOTSTRAP_ONLY_FIELDS)
 
 
 __all__ = [
