@@ -75,12 +75,13 @@ def ok(root: Path, *args: str | Path) -> str:
 
 
 def refused(done: subprocess.CompletedProcess[str], code: int) -> str:
-    """The one line of stderr of a command that exited with ``code``, without a traceback."""
+    """The one line of stderr of a command that exited with ``code``, without a traceback (and
+    without the ``error:`` every error line starts with)."""
     assert done.returncode == code, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    return lines[0]
+    return lines[0].removeprefix("error: ")
 
 
 def project(root: Path, storage: Mapping[str, str], key: str = KEY, retired: str = "") -> Path:
@@ -405,7 +406,7 @@ def test_a_wrong_key_is_refused_in_one_line(source: tuple[Path, Path], tmp_path:
         cli(stranger, "restore-log", backup),
     ):
         message = refused(done, 1)
-        assert message.startswith("error: ENCRYPTION_KEY does not match this backup: ")
+        assert message.startswith("ENCRYPTION_KEY does not match this backup: ")
     assert not store_file(stranger).exists()
     # and the store itself is not backed up with the wrong key either
     (root / "runtime" / ".env.local").write_text(f"ENCRYPTION_KEY={OTHER_KEY}\n")
@@ -413,7 +414,7 @@ def test_a_wrong_key_is_refused_in_one_line(source: tuple[Path, Path], tmp_path:
         message = refused(cli(root, "backup", tmp_path / "wrong.jsonl"), 1)
     finally:
         (root / "runtime" / ".env.local").unlink()
-    assert message.startswith("error: ENCRYPTION_KEY does not match this store")
+    assert message.startswith("ENCRYPTION_KEY does not match this store")
     assert not (tmp_path / "wrong.jsonl").exists()
 
 
