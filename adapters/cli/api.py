@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
 from adapters.cli.support import command, emit, guarded
 from adapters.cli.workers import Started, banner, listen, serve_workers
 from adapters.service import ConfigService
+from adapters.sources.bootstrap import project_root
 from adapters.wiring import open_service
 from eventstore.tokens import SCOPES, TokenStore
 
@@ -38,6 +38,10 @@ def serve(host: str, port: int | None, interval: float, workers: int) -> None:
 
     With ``--workers N`` this process binds the port, then forks N workers that share it; each
     opens its own service and follows the others' writes as any process does (hints, polling).
+
+    \b
+    Example:
+      parako-config serve --host 0.0.0.0 --port 9007 --workers 2
     """
     if workers > 1:
         sys.exit(serve_workers(host, port, interval, workers))
@@ -45,7 +49,7 @@ def serve(host: str, port: int | None, interval: float, workers: int) -> None:
     async def main() -> None:
         from adapters.http.server import ApiServer, serve_until_signalled
 
-        service = await open_service(Path.cwd(), os.environ, configure_logs=True)
+        service = await open_service(project_root(), os.environ, configure_logs=True)
         try:
             chosen = port or service.config.deployment.server.port
             sock = listen(host, chosen)
@@ -74,12 +78,17 @@ def token() -> None:
     help="repeat for several scopes",
 )
 @click.option("--by", "actor", default="cli", show_default=True, help=_ISSUER_HELP)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
 @command
 async def create(
     service: ConfigService, name: str, scopes: tuple[str, ...], actor: str, as_json: bool
 ) -> None:
-    """Create token NAME (the actor of its writes); prints the token once: keep it safe."""
+    """Create token NAME (the actor of its writes); prints the token once: keep it safe.
+
+    \b
+    Example:
+      parako-config token create deploy-bot --scope parako:config:read
+    """
     created, plaintext = await TokenStore(service.event_log).create(name, scopes, actor)
     if as_json:
         emit({**created.to_json(), "token": plaintext}, True)
@@ -93,10 +102,15 @@ async def create(
 
 @token.command(name="list")
 @click.option("--all", "show_all", is_flag=True, help="include revoked tokens")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
 @command
 async def list_(service: ConfigService, show_all: bool, as_json: bool) -> None:
-    """Token names, scopes, who created them and when (never the tokens)."""
+    """Token names, scopes, who created them and when (never the tokens).
+
+    \b
+    Example:
+      parako-config token list --all
+    """
     tokens = await TokenStore(service.event_log).tokens()
     shown = [t for t in tokens.values() if show_all or t.active]
     if as_json:
@@ -113,6 +127,11 @@ async def list_(service: ConfigService, show_all: bool, as_json: bool) -> None:
 @click.option("--by", "actor", default="cli", show_default=True, help=_ISSUER_HELP)
 @command
 async def revoke(service: ConfigService, name: str, actor: str) -> None:
-    """Revoke token NAME: every API process refuses it from its next request."""
+    """Revoke token NAME: every API process refuses it from its next request.
+
+    \b
+    Example:
+      parako-config token revoke deploy-bot --by alice
+    """
     await TokenStore(service.event_log).revoke(name, actor)
     click.echo(f"token {name!r} revoked")

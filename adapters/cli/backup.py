@@ -25,6 +25,7 @@ import click
 from adapters.cli.reports import print_report, report_lines
 from adapters.cli.support import guarded
 from adapters.key_store import DATA_KEYS_META, KEY_ID_META, keyring_from, open_keyed_log
+from adapters.sources.bootstrap import project_root
 from adapters.sources.env_files import read_env
 from adapters.sources.layers import Sources, read_sources
 from adapters.storage.backup import (
@@ -58,7 +59,12 @@ _FILE_MODE: Final = 0o600
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="replace FILE if it exists")
 def backup(file: Path, force: bool) -> None:
-    """Write the whole event log to FILE (JSON Lines, readable by its owner only)."""
+    """Write the whole event log to FILE (JSON Lines, readable by its owner only).
+
+    \b
+    Example:
+      parako-config backup parako-log.jsonl --force
+    """
 
     async def run() -> None:
         sources, keyring = _store_sources("backup")
@@ -94,7 +100,7 @@ def verify_backup_file(file: Path, expect_head: ExpectedHead | None, as_json: bo
     """
 
     async def run() -> None:
-        keyring = keyring_from(read_env(Path.cwd(), os.environ).as_mapping())
+        keyring = keyring_from(read_env(project_root(), os.environ).as_mapping())
         with BackupReader(file) as reader:
             chain, _keys = _backup_keys(keyring, reader.header)
             report = check_backup(reader, chain, expect_head=expect_head)
@@ -108,7 +114,12 @@ def verify_backup_file(file: Path, expect_head: ExpectedHead | None, as_json: bo
 @click.command(name="restore-log")
 @click.argument("file", type=click.Path(path_type=Path))
 def restore_log(file: Path) -> None:
-    """Load a backup FILE into the empty store that STORAGE_ADAPTER names, every link intact."""
+    """Load a backup FILE into the empty store that STORAGE_ADAPTER names, every link intact.
+
+    \b
+    Example:
+      STORAGE_ADAPTER=postgresql parako-config restore-log parako-log.jsonl
+    """
 
     async def run() -> None:
         sources, keyring = _store_sources("restore-log")
@@ -158,7 +169,7 @@ def restore_log(file: Path) -> None:
 
 def _store_sources(command: str) -> tuple[Sources, Keyring]:
     """The bootstrap and the keys, for a command that works on the event store."""
-    sources = read_sources(Path.cwd(), os.environ)
+    sources = read_sources(project_root(), os.environ)
     if sources.file_mode:
         raise ConfigError(
             f"{command} works on the event store; this deployment reads runtime/parako.jsonc "

@@ -25,6 +25,7 @@ import click
 
 from adapters.cli.support import fail, guarded
 from adapters.key_store import NEW_KEY_VAR, LateChain, Rotation, keyring_from, rotate_data_keys
+from adapters.sources.bootstrap import project_root
 from adapters.sources.layers import read_sources
 from adapters.storage.opening import open_log
 from eventstore.crypto import CURRENT_KEY_VAR, EncryptionKeyError, parse_encryption_key
@@ -62,11 +63,16 @@ async def rotate(root: Path, environ: Mapping[str, str]) -> Rotation:
 @click.command(name="rotate-key")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON object")
 def rotate_key(as_json: bool) -> None:
-    """Wrap the store's data keys by NEW_ENCRYPTION_KEY; ENCRYPTION_KEY then opens nothing."""
+    """Wrap the store's data keys by NEW_ENCRYPTION_KEY; ENCRYPTION_KEY then opens nothing.
+
+    \b
+    Example:
+      NEW_ENCRYPTION_KEY=$(openssl rand -hex 32) parako-config rotate-key
+    """
 
     async def run() -> None:
         try:
-            rotation = await rotate(Path.cwd(), os.environ)
+            rotation = await rotate(project_root(), os.environ)
         except ConfigError:
             raise
         except Exception as error:  # a driver's or the OS's: its class, never its text

@@ -19,6 +19,7 @@ import click
 from adapters.cli.api import serve, token
 from adapters.cli.backup import backup, restore_log, verify_backup_file
 from adapters.cli.completion import complete_assignment, complete_path
+from adapters.cli.keys import rotate_key
 from adapters.cli.reports import print_report
 from adapters.cli.support import (
     BY_HELP,
@@ -457,3 +458,4 @@ main.add_command(serve)
 main.add_command(token)
 main.add_command(backup)
 main.add_command(restore_log)
+main.add_command(rotate_key)

@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.context import ForkContext, ForkProcess
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Final
 
@@ -39,6 +38,7 @@ import attrs
 import click
 
 from adapters.cli.support import fail, guarded
+from adapters.sources.bootstrap import project_root
 from adapters.wiring import open_service
 from eventstore.errors import ConfigError
 
@@ -139,7 +139,7 @@ def _preflight(context: ForkContext, debug: bool) -> Started:
         _die_with(parent)
 
         async def main() -> None:
-            service = await open_service(Path.cwd(), os.environ, configure_logs=True)
+            service = await open_service(project_root(), os.environ, configure_logs=True)
             try:
                 sender.send(Started.of(service))
             finally:
@@ -257,7 +257,7 @@ def _worker(
     _die_with(parent)
 
     async def main() -> None:
-        service = await open_service(Path.cwd(), os.environ, configure_logs=True)
+        service = await open_service(project_root(), os.environ, configure_logs=True)
         try:
             if requested:
                 return
