@@ -6,7 +6,7 @@ every build; a value stored there is never used. Accepting a write to one of the
 apart before it is merged: the computed paths it names are set aside as *claims*, never stored,
 and once the whole config the write makes has been built, each claim must equal the value
 actually in force — sending back what a read returned is fine — or the write is refused, naming
-the field and what it follows.
+the field and what it follows (D27 in docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ setting can use, text that is not valid Unicode (which no event could store), NU
 configuration's consumers cannot hold safely: empty keys and keys holding a path separator (a
 change to ``a.b`` would be recorded as a change to ``a`` then ``b``), and ``__proto__``,
 ``constructor`` or ``prototype``, which a JavaScript reader of a free-form map such as
-``features.oidc.claims`` would turn into a prototype change instead of an entry.
+``features.oidc.claims`` would turn into a prototype change instead of an entry (D27 in
+docs/decisions.md).
 """
 
 from __future__ import annotations

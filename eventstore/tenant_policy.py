@@ -84,7 +84,8 @@ def guard_credentials(
     inherits to a server the tenant chose. Unless the tenant supplies every one of those
     credentials itself, the override is set back to the platform's value and reported. Writes
     refuse such overrides outright; a build applies this to overrides stored before the
-    platform changed, so the rule holds whatever the order of events.
+    platform changed, so the rule holds whatever the order of events (D27 in
+    docs/decisions.md).
     """
     guarded: dict[str, Any] = dict(overrides)
     found: list[ConstraintViolation] = []

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, 2 invalid input (every problem is named), 3 version conflict,
 1 anything else. Every error is one line on stderr, and no traceback reaches a user unless
-``--debug`` asks for it. ``--json`` prints exactly one JSON value for machines.
+``--debug`` asks for it (D28 in docs/decisions.md). ``--json`` prints exactly one JSON value
+for machines.
 """
 
 from __future__ import annotations
