@@ -181,6 +181,7 @@ class Stream:
         self._path = path
         self._headers = headers
         self._stop = threading.Event()
+        self.ended = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -189,6 +190,8 @@ class Stream:
             self._read()
         except httpx.HTTPError:  # the server went away: the test reads what came before
             return
+        finally:
+            self.ended.set()
 
     def _read(self) -> None:
         with self._client.stream("GET", self._path, headers=self._headers, timeout=60) as r:
@@ -291,6 +294,53 @@ def test_the_admin_stream_is_masked(api: RunningApi, streams: list[Stream]) -> N
 def test_a_bad_last_event_id_is_400(api: RunningApi) -> None:
     response = runtime_client(api).get("/runtime/watch", headers={"Last-Event-ID": "abc"})
     assert response.status_code == 400
+
+
+def test_a_resume_from_before_the_server_started_is_read_from_the_log(tmp_path: Path) -> None:
+    with serving(tmp_path) as api:
+        app = runtime_client(api)
+        stream = Stream(app, "/runtime/watch")
+        stream.wait_for(1)
+        save(api, {"branding": {"companyName": "Before"}})
+        seen = stream.wait_for(2)[1]
+        stream.close()
+    for name in ("While", "Down"):
+        save_elsewhere(api, {"branding": {"companyName": name}})
+    with serving(tmp_path) as again:
+        app = runtime_client(again, "app-after-restart")
+        resumed = Stream(app, "/runtime/watch?full=true", **{"Last-Event-ID": str(seen["id"])})
+        events = resumed.wait_for(2)
+        resumed.close()
+    assert [e["event"] for e in events] == ["change", "change"]
+    assert [e["data"]["_version"] for e in events] == [3, 4]
+    # each change carries its own version's config, not the newest
+    assert [e["data"]["config"]["branding"]["companyName"] for e in events] == ["While", "Down"]
+
+
+def test_a_revoked_token_ends_its_streams_and_long_polls(api: RunningApi) -> None:
+    from eventstore.tokens import TokenStore
+
+    app = runtime_client(api, "doomed")
+    stream = Stream(app, "/runtime/watch")
+    stream.wait_for(1)
+
+    async def revoke(service: ConfigService) -> None:
+        await TokenStore(service.event_log).revoke("doomed", "test")
+
+    news = {"branding": {"companyName": "Secret news"}}
+    timers = [threading.Timer(0.3, api.run, (revoke,)), threading.Timer(1.5, save, (api, news))]
+    for timer in timers:
+        timer.start()
+    try:  # held before the revocation, woken by the version after it
+        held = app.get("/runtime", params={"after": "1", "wait": "20s"}, timeout=30)
+    finally:
+        for timer in timers:
+            timer.join()
+    assert held.status_code == 401, held.text
+    assert "Secret news" not in held.text
+    assert stream.ended.wait(10), "the stream of a revoked token stays open"
+    assert [e["event"] for e in stream.events] == ["snapshot"]
+    assert app.get("/runtime/watch").status_code == 401
 
 
 def test_a_server_stopping_ends_its_streams(tmp_path: Path) -> None:

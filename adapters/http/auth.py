@@ -22,7 +22,7 @@ SCOPE_OPT: Final = "scope"
 _CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="parako-config"'}
 
 
-def _unauthorized(message: str) -> ApiError:
+def unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers=_CHALLENGE)
 
 
@@ -32,13 +32,13 @@ async def require_scope(
     required = handler.opt.get(SCOPE_OPT)
     header = connection.headers.get("authorization")
     if not header:
-        raise _unauthorized("missing Authorization header (expected: Bearer <token>)")
+        raise unauthorized("missing Authorization header (expected: Bearer <token>)")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise _unauthorized("the Authorization header must be: Bearer <token>")
+        raise unauthorized("the Authorization header must be: Bearer <token>")
     token = await api_context(connection).authenticator.authenticate(value.strip())
     if token is None:
-        raise _unauthorized("unknown or revoked token")
+        raise unauthorized("unknown or revoked token")
     if required is not None and required not in token.scopes:
         raise ApiError(
             403,
@@ -47,6 +47,13 @@ async def require_scope(
         )
     connection.state["token"] = token
     structlog.contextvars.bind_contextvars(actor=token.name)
+
+
+async def still_active(connection: ASGIConnection[Any, Any, Any, Any], token: ApiToken) -> bool:
+    """Whether the token a request was admitted with is still active: requests held open (a
+    long-poll, a watch stream) ask again when tokens changed, so a revocation ends them."""
+    current = await api_context(connection).authenticator.active(token.name)
+    return current is not None and current.digest == token.digest
 
 
 def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiToken:

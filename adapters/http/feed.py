@@ -7,6 +7,11 @@ change keeps its log position, which is the SSE event id: a client that resumes 
 ``P`` is given exactly the changes after ``P`` (nothing skipped, nothing twice) as long as they
 are still kept; older than that, it is given the whole config first.
 
+A process keeps only what it applied since it started; a client that resumes from before that
+(this server restarted, or another process of the installation served its earlier events) has
+the missing changes read from the log once, if there are at most :data:`BACKFILL_RECORDS` records
+to read, and kept like the others, so the next client resuming from there costs nothing.
+
 Without a hint transport (SQLite without Redis) nothing would tell this process about a commit
 made by another one until the next poll. So while anyone is waiting, one poller checks the log's
 head every :data:`POLL_SECONDS` (one indexed query, no connection held in between) and catches
@@ -30,11 +35,14 @@ from eventstore import events
 from eventstore.log import RecordedEvent
 from eventstore.state import PLATFORM_STREAM
 from eventstore.tenants import REGISTRY_STREAM, slug_of_stream
+from eventstore.tokens import TOKEN_STREAM
 
 #: how many changes are kept for clients that resume
 KEEP: Final = 4096
 #: how often the head is checked while someone waits
 POLL_SECONDS: Final = 0.5
+#: the most log records read to give a resuming client the changes this process never kept
+BACKFILL_RECORDS: Final = 10_000
 
 _log = structlog.get_logger("parako-config.api")
 
@@ -89,7 +97,10 @@ class ChangeFeed:
         #: every change after this position is kept
         self._complete_after = service.position
         self.position = service.position
+        #: how many token records (created, revoked) were applied: held watches re-check theirs
+        self.token_changes = 0
         self._wakeup = asyncio.Event()
+        self._backfilling = asyncio.Lock()
         self._waiting = 0
         self._poller: asyncio.Task[None] | None = None
         self.closed = False
@@ -100,6 +111,8 @@ class ChangeFeed:
         for recorded in records:
             if recorded.position <= self.position:
                 continue
+            if recorded.stream == TOKEN_STREAM:
+                self.token_changes += 1
             change = change_of(recorded)
             if change is None:
                 continue
@@ -121,6 +134,33 @@ class ChangeFeed:
             return None
         start = bisect.bisect_right(self._positions, position)
         return [c for c in list(self._changes)[start:] if c.concerns(tenant)]
+
+    async def backfill(self, position: int) -> bool:
+        """Make the changes after ``position`` available to :meth:`since` when they are older than
+        what this process kept (it started later): read them from the log, once for every
+        client. False when there are too many to read or to keep; such a client starts over
+        from the whole state."""
+        async with self._backfilling:
+            until = self._complete_after
+            if position >= until:
+                return True
+            if position < 0 or until - position > BACKFILL_RECORDS:
+                return False
+            records: list[RecordedEvent] = []
+            log = self._service.event_log
+            while len(records) < until - position:
+                page = await log.read_all(position + len(records), until - position - len(records))
+                if not page:
+                    break
+                records.extend(page)
+            older = [c for r in records if r.position <= until and (c := change_of(r)) is not None]
+            room = (self._changes.maxlen or 0) - len(self._changes)
+            if self._complete_after != until or len(older) > room:
+                return False  # changes were dropped meanwhile, or these would push some out
+            self._changes.extendleft(reversed(older))
+            self._positions.extendleft(c.position for c in reversed(older))
+            self._complete_after = position
+            return True
 
     async def wait(self, timeout: float) -> bool:
         """Until this process applies something new (True) or ``timeout`` passes or the feed

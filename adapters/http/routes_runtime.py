@@ -19,16 +19,17 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
 
+import structlog
 from litestar import Request, Response, get
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
-from adapters.http.auth import SCOPE_OPT, require_scope
+from adapters.http.auth import SCOPE_OPT, caller, require_scope, still_active, unauthorized
 from adapters.http.common import BEARER, Consistency, consistent, errors, visible
 from adapters.http.context import ApiContext, api_context, runtime_document
 from adapters.http.errors import ApiError
-from adapters.http.feed import Change, fresh
+from adapters.http.feed import Change, ChangeFeed, fresh
 from adapters.http.routes_config import READING
 from eventstore.schema import unstructure
 from eventstore.state import semver_of
@@ -36,6 +37,7 @@ from eventstore.tenants import TenantNotFound
 from eventstore.tokens import RUNTIME
 
 Req = Request[Any, Any, Any]
+_log = structlog.get_logger("parako-config.api")
 RUNTIME_READ: dict[str, Any] = {
     "guards": [require_scope],
     "opt": {SCOPE_OPT: RUNTIME},
@@ -173,12 +175,15 @@ async def _read(
         held = _after_tag(after, tenant)
         deadline = _wait_seconds(wait)
         feed = context.feed
+        tokens_seen = feed.token_changes
         give_up = asyncio.get_running_loop().time() + deadline
         while not _newer(current.tag, held):
             remaining = give_up - asyncio.get_running_loop().time()
             if remaining <= 0 or not await feed.wait(remaining):
                 return Response(None, status_code=304, headers={"ETag": _etag(current.tag)})
             current = await snapshot(context, tenant)
+        if feed.token_changes != tokens_seen and not await still_active(request, caller(request)):
+            raise unauthorized("unknown or revoked token")
     elif current.tag in _tags(request.headers.get("if-none-match")):
         context.metrics.runtime_reads.labels(outcome="not_modified").inc()
         return Response(None, status_code=304, headers={"ETag": _etag(current.tag)})
@@ -268,16 +273,34 @@ async def _change_body(
     return body
 
 
+async def _resumed(feed: ChangeFeed, cursor: int, tenant: str | None) -> list[Change] | None:
+    """The changes after ``cursor`` for a resuming client, read from the log when this process
+    started after them; None when the client must start over from the whole state."""
+    pending = feed.since(cursor, tenant)
+    if pending is not None:
+        return pending
+    try:
+        if not await feed.backfill(cursor):
+            return None
+    except Exception as error:  # the log cannot be read now: the whole state instead
+        _log.warning("could not read the changes a client resumes from", error=type(error).__name__)
+        return None
+    return feed.since(cursor, tenant)
+
+
 async def _stream(
-    context: ApiContext,
+    request: Req,
     tenant: str | None,
     full: bool,
     masked: bool,
     last_event_id: int | None,
 ) -> AsyncIterator[ServerSentEventMessage]:
+    context = api_context(request)
+    token = caller(request)
     feed = context.feed
+    tokens_seen = feed.token_changes
     cursor = last_event_id
-    pending = None if cursor is None else feed.since(cursor, tenant)
+    pending = None if cursor is None else await _resumed(feed, cursor, tenant)
     if pending is None:
         # a new watcher, or one resuming from before what is kept: the whole state first
         current = await snapshot(context, tenant, masked=masked)
@@ -296,6 +319,10 @@ async def _stream(
             if feed.closed:
                 return
             yield ServerSentEventMessage(comment="keep-alive", data=None)
+        if feed.token_changes != tokens_seen:  # a revoked token ends its streams
+            tokens_seen = feed.token_changes
+            if not await still_active(request, token):
+                return
         assert cursor is not None
         since = feed.since(cursor, tenant)
         if since is None:  # fell behind what is kept: start over from the whole state
@@ -330,7 +357,7 @@ async def watch_runtime(
     await fresh(context.service)
     await snapshot(context, tenant)  # an unknown tenant is a 404 before the stream starts
     context.metrics.runtime_reads.labels(outcome="watch").inc()
-    return _sse(_stream(context, tenant, full, False, resume))
+    return _sse(_stream(request, tenant, full, False, resume))
 
 
 @get(
@@ -346,7 +373,7 @@ async def watch_config(
     context = api_context(request)
     resume = _resume_point(last_event_id)
     await fresh(context.service)
-    return _sse(_stream(context, None, full, True, resume))
+    return _sse(_stream(request, None, full, True, resume))
 
 
 ROUTES = [read_runtime, watch_runtime, read_runtime_section, watch_config]
