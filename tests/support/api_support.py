@@ -80,14 +80,17 @@ def serving(
     *,
     prepare: Prepare | None = None,
     settings: ApiSettings | None = None,
+    port: int = 0,
 ) -> Iterator[RunningApi]:
+    """``port`` 0 picks a free one; a given port (a restart where clients are still pointed)
+    is bound with SO_REUSEADDR, so connections of the stopped server do not hold it."""
     env = {**BASE_ENV, **(environ or {})}
     (root / "runtime").mkdir(exist_ok=True)
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for a socket
     # whose protocol says TCP, and without it every response waits ~40 ms on Nagle/delayed ACK
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     holder: dict[str, Any] = {}
 
