@@ -596,3 +596,300 @@ def test_every_input_of_every_editor_has_a_label(api: RunningApi) -> None:
                 assert found.group(1) in labelled, f"{section}: no label for {found.group(1)}"
         assert html.count("<h1>") == 1
         assert 'href="#main"' in html  # the skip link
+
+
+# --- settings: labels and help, changed badges and resets, search, conflicts -------------------
+
+
+def _field_html(page: httpx.Response, path: str) -> str:
+    """The markup of one field of an editor page (up to the next field or group)."""
+    found = re.search(
+        rf'<div class="field[^"]*" data-path="{re.escape(path)}">'
+        r'.*?(?=<div class="field|<details|</form>)',
+        page.text,
+        re.S,
+    )
+    assert found, f"no field {path}"
+    return found.group(0)
+
+
+def test_each_field_shows_its_label_and_help_from_the_schema(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    page = console.get("/admin/settings/security")
+    jwt = _field_html(page, "security.secrets.jwt_secret")
+    assert '<label for="f-security-secrets-jwt_secret">JWT secret</label>' in jwt
+    assert '<p class="help" id="f-security-secrets-jwt_secret-help">Signs the service' in jwt
+    assert re.search(r'aria-describedby="f-security-secrets-jwt_secret-help\b', jwt)
+    assert "Jwt secret" not in page.text
+    # groups too: a label and their help instead of the key
+    assert "<summary>Sessions <code" in page.text
+    assert "Session cookie, binding, timeouts and limits." in page.text
+    branding = console.get("/admin/settings/branding").text
+    assert "<summary>User interface <code" in branding
+    assert "<summary>Ui <code" not in branding
+
+
+def test_changed_settings_are_marked_filtered_and_counted(api: RunningApi) -> None:
+    async def changes(service: ConfigService) -> None:
+        await service.save(
+            {
+                "branding": {"companyName": "Acme", "fonts": {"sans": "Inter, sans-serif"}},
+                "integrations": {
+                    "email": {"smtp_password": "another-password"},
+                    "ipinfo": {"api_token": "ipinfo-token"},
+                },
+            },
+            Author("bob", "set up"),
+        )
+
+    api.run(changes)
+    console = Console(api, api.token("alice"))
+    page = console.get("/admin/settings/branding")
+    company = _field_html(page, "branding.companyName")
+    assert "Changed from default" in company
+    assert "Default: <code>Your Organization</code>" in company
+    assert 'value="branding.companyName"' in company  # its reset button
+    assert "Changed from default" not in _field_html(page, "branding.logo")
+    assert "2 settings changed from their defaults." in page.text
+    only = console.get("/admin/settings/branding?changed=1")
+    assert re.findall(r'data-path="([^"]+)"', only.text) == [
+        "branding.companyName",
+        "branding.fonts.sans",
+    ]
+    assert "Show all settings" in only.text
+    # a secret is "changed" only when being set differs from its default's: comparing a stored
+    # secret with a default would say more about it than its mask does
+    integrations = console.get("/admin/settings/integrations")
+    assert "Changed from default" not in _field_html(
+        integrations, "integrations.email.smtp_password"
+    )
+    token = _field_html(integrations, "integrations.ipinfo.api_token")
+    assert "Changed from default" in token
+    assert "Default: not set" in token
+    assert "ipinfo-token" not in integrations.text
+    overview = console.get("/admin/settings").text
+    assert 'href="/admin/settings/branding?changed=1"' in overview
+    assert ">2 changed</a>" in overview
+    # generated secrets are never offered a reset
+    security = console.get("/admin/settings/security")
+    assert "Changed from default" not in _field_html(security, "security.secrets.jwt_secret")
+
+
+def test_a_reset_is_reviewed_then_unsets_the_setting(api: RunningApi) -> None:
+    async def rename(service: ConfigService) -> None:
+        await service.save({"branding": {"companyName": "Acme"}}, Author("bob", "rename"))
+
+    api.run(rename)
+    console = Console(api, api.token("alice"))
+    version = hidden(console.get("/admin/settings/branding"), "_version")
+    review = console.post(
+        "/admin/settings/branding/reset", {"_version": version, "reset": "branding.companyName"}
+    )
+    assert review.status_code == 200, review.text
+    assert "Review your change to Branding" in review.text
+    changes = review.text[review.text.index('id="changes-title"') :]
+    assert "branding.companyName" in changes
+    assert "Acme" in changes
+    assert "Your Organization" in changes
+    # the names that follow the company name change too, and say so
+    assert "security.authentication.multi_factor.totp.issuer_name" in changes
+    assert "Reset branding.companyName to its default" in review.text
+    assert api.run(_version) == 2  # nothing written yet
+    saved = console.post("/admin/settings/branding/save", {"pending": hidden(review, "pending")})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/admin/settings/branding?reset=1.0.2"
+    page = console.get(saved.headers["location"])
+    assert "Reset to the default: saved as version 1.0.2." in page.text
+    assert "Changed from default" not in _field_html(page, "branding.companyName")
+
+    async def stored(service: ConfigService) -> tuple[bool, str, str]:
+        from eventstore.docpath import has_path
+
+        document = await service.plaintext_at()
+        last = history_of(await service.recorded_events())[0]
+        return has_path(document, "branding.companyName"), last.origin, last.last_modified_by
+
+    assert api.run(stored) == (False, "unset", "alice")
+
+
+def history_of(recorded: list[Any]) -> list[Any]:
+    from projections.history import history_from
+
+    return history_from(recorded)
+
+
+def test_only_a_changed_setting_can_be_reset_and_a_stale_reset_conflicts(
+    api: RunningApi,
+) -> None:
+    console = Console(api, api.token("alice"))
+    version = hidden(console.get("/admin/settings/branding"), "_version")
+    unchanged = console.post(
+        "/admin/settings/branding/reset", {"_version": version, "reset": "branding.logo"}
+    )
+    assert unchanged.status_code == 404
+    computed = console.post(
+        "/admin/settings/security/reset",
+        {"_version": version, "reset": "security.secrets.jwt_secret"},
+    )
+    assert computed.status_code == 404
+
+    async def rename(service: ConfigService) -> None:
+        await service.save({"branding": {"companyName": "Acme"}}, Author("bob", "rename"))
+
+    api.run(rename)
+    stale = console.post(
+        "/admin/settings/branding/reset", {"_version": version, "reset": "branding.companyName"}
+    )
+    assert stale.status_code == 409
+    assert CONFLICT in stale.text
+    reader = Console(api, api.token("reader", READ))
+    refused = reader.post(
+        "/admin/settings/branding/reset", {"_version": "2", "reset": "branding.companyName"}
+    )
+    assert refused.status_code == 403
+
+
+def test_search_finds_settings_by_label_path_and_help(api: RunningApi) -> None:
+    console = Console(api, api.token("reader", READ))
+    found = console.get("/admin/settings/search", params={"q": "idle timeout"})
+    assert found.status_code == 200
+    hits = found.text[found.text.index('<ol class="hits">') :]
+    links = re.findall(r'<li>\s*<a href="([^"]+)">([^<]+)</a>', hits)
+    assert links[0] == (
+        "/admin/settings/security?focus=security.authentication.session.idle_timeout_minutes"
+        "#f-security-authentication-session-idle_timeout_minutes",
+        "Idle timeout (minutes)",
+    )
+    by_path = console.get("/admin/settings/search", params={"q": "smtp_port"}).text
+    assert "integrations.email.smtp_port" in by_path
+    by_help = console.get("/admin/settings/search", params={"q": "authenticator apps"}).text
+    assert "security.authentication.multi_factor.totp.issuer_name" in by_help
+    nothing = console.get("/admin/settings/search", params={"q": "zzzz nothing"}).text
+    assert "0 settings found" in nothing
+    # only what the console edits: runtime-only sections are not offered
+    assert (
+        "storage.sqlite.path"
+        not in console.get("/admin/settings/search", params={"q": "sqlite"}).text
+    )
+    # the link opens the groups around the setting, without JavaScript
+    target = console.get(links[0][0].split("#")[0]).text
+    session_group = re.search(
+        r'<details class="group depth-1" id="g-security-authentication-session"( open)?>', target
+    )
+    assert session_group
+    assert session_group.group(1) == " open"
+    assert re.search(
+        r'<details class="group depth-1" id="g-security-authentication-login">', target
+    )
+
+
+def test_the_search_index_is_the_schemas_and_needs_a_session(api: RunningApi) -> None:
+    anonymous = httpx.Client(base_url=api.base_url, timeout=30)
+    assert anonymous.get("/admin/settings/search.json").status_code == 303
+    console = Console(api, api.token("reader", READ))
+    index = console.get("/admin/settings/search.json").json()
+    paths = {entry["path"] for entry in index}
+    assert "branding.companyName" in paths
+    assert not any(p.startswith(("storage.", "oidc_storage.")) for p in paths)
+    jwt = next(e for e in index if e["path"] == "security.secrets.jwt_secret")
+    assert jwt["title"] == "Security › Secrets › JWT secret"
+    assert jwt["url"].endswith("#f-security-secrets-jwt_secret")
+    assert set(jwt) == {"path", "section", "title", "label", "help", "url"}  # no values
+
+
+def test_section_pages_load_their_script_and_styles_without_inline_script(
+    api: RunningApi,
+) -> None:
+    console = Console(api, api.token("alice"))
+    page = console.get("/admin/settings/branding")
+    assert '<script src="/admin/static/settings.js" defer></script>' in page.text
+    assert '<link rel="stylesheet" href="/admin/static/settings.css">' in page.text
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text)
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    script = console.get("/admin/static/settings.js")
+    assert script.status_code == 200
+    assert "beforeunload" in script.text
+    assert console.get("/admin/static/settings.css").status_code == 200
+
+
+def test_a_conflict_keeps_the_edits_and_reapplies_those_that_do_not_overlap(
+    api: RunningApi,
+) -> None:
+    console = Console(api, api.token("alice"))
+    editor = console.get("/admin/settings/branding")
+    version = hidden(editor, "_version")
+
+    async def other_writer(service: ConfigService) -> None:
+        await service.save({"branding": {"companyName": "Theirs"}}, Author("bob", "meanwhile"))
+
+    api.run(other_writer)
+    stale = console.post(
+        "/admin/settings/branding",
+        {
+            "_version": version,
+            "branding.companyName": "Mine",
+            "branding.fonts.sans": "Inter, sans-serif",
+            "branding.logo": "/images/logo-light.png",  # as shown: not an edit
+        },
+    )
+    assert stale.status_code == 409
+    assert CONFLICT in stale.text
+    since = stale.text[stale.text.index('id="since"') :]
+    assert re.search(r"<td[^>]*>1\.0\.1</td>\s*<td>bob</td>", since)
+    assert "meanwhile" in since
+    assert "<code>branding.companyName</code>" in since
+    edits = stale.text[stale.text.index('id="edits"') :]
+    edits = edits[: edits.index("</table>")]
+    rows = {
+        path: kind for kind, path in re.findall(r'<tr class="(\w+)" data-path="([^"]+)">', edits)
+    }
+    assert rows == {"branding.companyName": "overlaps", "branding.fonts.sans": "applies"}
+    assert "now <code>Theirs</code>" in edits
+    assert "Mine" in edits
+    reapply = stale.text[stale.text.index('id="reapply"') :]
+    assert 'name="_version" value="2"' in reapply
+    assert 'name="branding.fonts.sans" value="Inter, sans-serif"' in reapply
+    assert "branding.companyName" not in reapply
+    assert "Review my 1 edit on 1.0.1…" in reapply
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', reapply))
+    review = console.post("/admin/settings/branding", fields)
+    assert review.status_code == 200, review.text
+    changes = review.text[review.text.index('id="changes-title"') :]
+    assert "branding.fonts.sans" in changes
+    assert "branding.companyName" not in changes
+    saved = console.post("/admin/settings/branding/save", {"pending": hidden(review, "pending")})
+    assert saved.status_code == 303
+
+    async def result(service: ConfigService) -> tuple[str, str | None]:
+        branding = service.config.branding
+        return branding.company_name, branding.fonts.sans
+
+    assert api.run(result) == ("Theirs", "Inter, sans-serif")
+
+
+def test_a_stale_confirmation_lists_its_edits_too(api: RunningApi) -> None:
+    console = Console(api, api.token("alice"))
+    editor = console.get("/admin/settings/integrations")
+    preview = console.post(
+        "/admin/settings/integrations",
+        {
+            "_version": hidden(editor, "_version"),
+            "integrations.email.smtp_password": "typed-secret-value",
+            "integrations.email.smtp_port": "2525",
+        },
+    )
+
+    async def other_writer(service: ConfigService) -> None:
+        await service.save({"integrations": {"email": {"smtp_port": 465}}}, Author("bob", "tls"))
+
+    api.run(other_writer)
+    saved = console.post(
+        "/admin/settings/integrations/save", {"pending": hidden(preview, "pending")}
+    )
+    assert saved.status_code == 409
+    edits = saved.text[saved.text.index('id="edits"') :]
+    assert re.search(r'<tr class="overlaps" data-path="integrations.email.smtp_port">', edits)
+    assert re.search(r'<tr class="applies" data-path="integrations.email.smtp_password">', edits)
+    table = edits[: edits.index("</table>")]
+    assert "typed-secret-value" not in table  # shown masked
+    assert MASK in table

@@ -23,7 +23,7 @@ from eventstore.secret import MASK
 from eventstore.tokens import READ
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Browser, Dialog, Locator, Page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -240,3 +240,119 @@ def test_a_read_only_token_gets_no_save_button(page: Page, api: RunningApi) -> N
     assert page.get_by_role("button", name="Review changes…").count() == 0
     assert "lacks parako:config:write" in page.inner_text("main")
     assert page.get_by_role("link", name="Import").count() == 0
+
+
+# --- settings: search, changed badges and reset, unsaved edits, conflicts ----------------------
+
+
+def test_search_finds_a_setting_and_opens_its_field(page: Page, api: RunningApi) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    sign_in(page, api, token(api, "alice"))
+    page.get_by_role("searchbox", name="Find a setting").fill("idle timeout")
+    page.get_by_role("searchbox", name="Find a setting").press("Enter")
+    page.wait_for_url(re.compile(r"/admin/settings/search\?q=idle\+timeout$"))
+    first = page.locator("ol.hits li").first
+    assert first.get_by_role("link").inner_text() == "Idle timeout (minutes)"
+    assert "Security › Authentication › Sessions" in first.inner_text()
+    # as you type, the page's script filters the same index
+    page.get_by_role("searchbox", name="Find a setting").fill("breached lookup")
+    page.locator("ol.hits li", has_text="Lookup timeout (ms)").wait_for()
+    assert page.locator("#results-title").inner_text() == "1 setting found"
+    page.screenshot(path=str(ARTIFACTS / "admin-search.png"), full_page=True)
+    page.get_by_role("link", name="Lookup timeout (ms)").click()
+    page.wait_for_url(re.compile(r"/admin/settings/security\?focus="))
+    target = page.locator("#f-security-authentication-password_breach_detection-api_timeout_ms")
+    assert target.is_visible()
+    assert page.evaluate("document.activeElement.id") == (
+        "f-security-authentication-password_breach_detection-api_timeout_ms"
+    )
+    assert "Refuse passwords that appear in known data breaches" in page.inner_text("main")
+
+
+async def _rename(service: ConfigService) -> None:
+    from eventstore.commands import Author
+
+    await service.save({"branding": {"companyName": "Acme"}}, Author("bob", "rename"))
+
+
+def test_a_changed_setting_is_marked_filtered_and_reset(page: Page, api: RunningApi) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    in_thread(lambda: api.run(_rename))
+    sign_in(page, api, token(api, "alice"))
+    assert page.locator(".tiles a.badge-changed").inner_text() == "1 changed"
+    editor(page, api, "branding")
+    company = field(page, "branding.companyName")
+    assert company.locator(".badge-changed").inner_text() == "Changed from default"
+    assert "Default: Your Organization" in company.inner_text()
+    assert field(page, "branding.logo").locator(".badge-changed").count() == 0
+    page.get_by_role("link", name="Show only changed settings").click()
+    assert page.locator(".field").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "admin-changed.png"), full_page=True)
+    page.get_by_role("button", name="Reset Company name to its default").click()
+    assert page.get_by_role("heading", name="Review your change to Branding").is_visible()
+    assert "Your Organization" in page.inner_text("ul.diff")
+    page.screenshot(path=str(ARTIFACTS / "admin-reset-review.png"), full_page=True)
+    page.get_by_role("button", name="Confirm and save").click()
+    assert page.locator("#saved").inner_text() == "Reset to the default: saved as version 1.0.2."
+    assert page.get_by_label("Company name", exact=True).input_value() == "Your Organization"
+    assert field(page, "branding.companyName").locator(".badge-changed").count() == 0
+    assert "Every setting here has its default value." in page.inner_text("#changed-filter")
+
+
+def test_leaving_a_page_with_unsaved_edits_asks_first(page: Page, api: RunningApi) -> None:
+    sign_in(page, api, token(api, "alice"))
+    editor(page, api, "branding")
+    asked: list[str] = []
+    answers = ["dismiss", "accept"]
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        getattr(dialog, answers.pop(0))()
+
+    page.on("dialog", answer)
+    # an untouched page is left without a question
+    page.get_by_role("link", name="Discard edits").click()
+    page.wait_for_load_state()
+    assert asked == []
+    page.get_by_label("Company name", exact=True).fill("Half-typed")
+    page.get_by_role("link", name="Discard edits").click()
+    assert asked == ["beforeunload"]
+    assert page.get_by_label("Company name", exact=True).input_value() == "Half-typed"
+    page.get_by_role("link", name="Discard edits").click()
+    page.wait_for_load_state()
+    assert asked == ["beforeunload", "beforeunload"]
+    assert page.get_by_label("Company name", exact=True).input_value() == "Your Organization"
+
+
+def test_a_conflict_keeps_the_edits_and_reapplies_the_others(page: Page, api: RunningApi) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    alice = token(api, "alice")
+    sign_in(page, api, alice)
+    editor(page, api, "branding")
+    page.get_by_label("Company name", exact=True).fill("Mine")
+    page.get_by_label("Body font", exact=True).fill("Inter, sans-serif")
+    other = api.client(alice).put("/config/branding", json={"companyName": "Theirs"})
+    assert other.status_code == 200
+    page.get_by_role("button", name="Review changes…").click()
+    assert page.locator("#conflict-message").inner_text() == CONFLICT
+    since = page.locator("#since tbody tr")
+    assert since.count() == 1
+    assert "1.0.1" in since.inner_text()
+    assert "branding.companyName" in since.inner_text()
+    mine = page.locator('#edits tr[data-path="branding.companyName"]')
+    assert "Changed by someone else" in mine.inner_text()
+    assert "Theirs" in mine.inner_text()
+    assert (
+        "Can be re-applied"
+        in page.locator('#edits tr[data-path="branding.fonts.sans"]').inner_text()
+    )
+    page.screenshot(path=str(ARTIFACTS / "admin-conflict.png"), full_page=True)
+    page.get_by_role("button", name="Review my 1 edit on 1.0.1…").click()
+    assert page.get_by_role("heading", name="Review your change to Branding").is_visible()
+    changes = page.inner_text("ul.diff")
+    assert "branding.fonts.sans" in changes
+    assert "branding.companyName" not in changes
+    page.get_by_role("button", name="Confirm and save").click()
+    assert page.locator("#saved").inner_text() == "Saved as version 1.0.2."
+    assert page.get_by_label("Company name", exact=True).input_value() == "Theirs"
+    assert page.get_by_label("Body font", exact=True).input_value() == "Inter, sans-serif"

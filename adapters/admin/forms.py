@@ -6,7 +6,14 @@ input named by its dotted path, typed by its kind: a switch for a boolean, a num
 select for a choice, a textarea of lines for a list of simple values, JSON for structured
 values, a colour field with a swatch for a hex colour, a masked field with a reveal button for a
 secret. Bootstrap-only settings (and settings whose environment variable is set) are shown
-read-only with the variable that sets them; always-computed settings read-only with why.
+read-only with the variable that sets them; always-computed settings read-only with why. Labels and
+the line of help under each input are the ones declared beside the setting in the schema.
+
+A setting whose stored value differs from its default is marked *changed* and can be reset (the
+store's ``unset``). A secret counts as changed only when it is set where the default is unset or
+the other way round: comparing a stored secret with a default value would tell a reader more
+about the secret than its mask does (D25 in docs/decisions.md). Generated secrets are never
+offered a reset, which would replace them and end every session they protect.
 
 Posting back: a field whose submitted text equals what the form showed is not a change, so an
 untouched form changes nothing and a masked secret left alone keeps its value.
@@ -23,9 +30,10 @@ import attrs
 from litestar.datastructures import FormMultiDict
 
 from eventstore.computed import AlwaysDerived, GeneratedSecret
-from eventstore.docpath import MISSING, get_path, set_path
+from eventstore.docpath import MISSING, get_path, has_path, set_path
 from eventstore.errors import Issue
-from eventstore.schema.declare import Declared, declared_fields
+from eventstore.events import canonical_json
+from eventstore.schema.declare import Declared, FieldInfo, declared_fields
 from eventstore.schema.kinds import (
     HEX_COLOR,
     Boolean,
@@ -37,6 +45,7 @@ from eventstore.schema.kinds import (
     Sensitive,
 )
 from eventstore.schema.structure import join
+from eventstore.secret import MASK, is_unset
 
 Widget = Literal["switch", "number", "select", "list", "json", "color", "text", "secret"]
 
@@ -45,7 +54,8 @@ _HEX: Final = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
 
 
 def label_of(key: str) -> str:
-    """``companyName`` / ``smtp_host`` → ``Company name`` / ``Smtp host``."""
+    """``companyName`` / ``smtp_host`` → ``Company name`` / ``Smtp host``: only for a field
+    declared without a label (every setting of the schema has one)."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).replace("_", " ").strip()
     return spaced[:1].upper() + spaced[1:].lower() if spaced else key
 
@@ -87,6 +97,14 @@ class FieldView:
     minimum: str = ""
     maximum: str = ""
     errors: tuple[str, ...] = ()
+    #: one line on what the setting does, from the schema
+    help: str = ""
+    #: the stored value differs from the default (see the module docstring for secrets)
+    changed: bool = False
+    #: the default as the input would show it ("" when it has none)
+    default_text: str = ""
+    #: a reset (unset) is offered: changed, editable and not a generated secret
+    resettable: bool = False
 
     @property
     def dom_id(self) -> str:
@@ -112,9 +130,17 @@ class Group:
     label: str
     fields: tuple[FieldView, ...]
     groups: tuple[Group, ...]
+    help: str = ""
 
     def count_errors(self) -> int:
         return sum(bool(f.errors) for f in self.fields) + sum(g.count_errors() for g in self.groups)
+
+    def count_changed(self) -> int:
+        return sum(f.changed for f in self.fields) + sum(g.count_changed() for g in self.groups)
+
+    def holds(self, path: str) -> bool:
+        """Whether ``path`` (a setting's) is inside this group."""
+        return bool(path) and path.startswith(self.path + ".")
 
 
 def _num(value: float | None) -> str:
@@ -138,6 +164,43 @@ def shown_text(widget: Widget, value: Any) -> str:
     return str(value)
 
 
+def is_changed(
+    path: str, info: FieldInfo, stored: Mapping[str, Any] | None, defaults: Mapping[str, Any]
+) -> bool:
+    """Whether the stored value at ``path`` differs from the default (for a secret: whether one
+    is set and the other not). Settings that are never stored, always computed or generated
+    are never "changed"; neither is anything when there is no stored document (file mode)."""
+    if stored is None or info.bootstrap_only:
+        return False
+    if isinstance(info.computed, AlwaysDerived | GeneratedSecret):
+        return False
+    if not has_path(stored, path):
+        return False
+    value = get_path(stored, path)
+    default = get_path(defaults, path, None)
+    if isinstance(info.kind, Sensitive) or info.secret or info.encrypted:
+        return is_unset(value) != is_unset(default)
+    return canonical_json(value) != canonical_json(default)
+
+
+def _default_text(widget: Widget, info: FieldInfo, default: Any) -> str:
+    if isinstance(info.kind, Sensitive) or info.secret or info.encrypted:
+        return "" if is_unset(default) else MASK
+    return shown_text(widget, default)
+
+
+@attrs.frozen
+class Baseline:
+    """What the badges and resets compare with: the stored document (secrets may stay
+    encrypted: only whether they are set is compared) and the default document."""
+
+    stored: Mapping[str, Any] | None
+    defaults: Mapping[str, Any]
+
+
+NO_BASELINE: Final = Baseline(None, {})
+
+
 def _field(
     path: str,
     declared: Declared,
@@ -145,6 +208,7 @@ def _field(
     environ: Mapping[str, str],
     submitted: FormMultiDict | None,
     errors: Mapping[str, Sequence[str]],
+    baseline: Baseline = NO_BASELINE,
 ) -> FieldView:
     info = declared.info
     kind = info.kind
@@ -172,9 +236,10 @@ def _field(
     if isinstance(kind, Integer):
         step = "1" if kind.whole else "any"
         minimum, maximum = _num(kind.min), _num(kind.max)
+    changed = is_changed(path, info, baseline.stored, baseline.defaults)
     return FieldView(
         path=path,
-        label=label_of(info.key),
+        label=info.label or label_of(info.key),
         widget=widget,
         value=text,
         checked=text == "true",
@@ -187,6 +252,10 @@ def _field(
         minimum=minimum,
         maximum=maximum,
         errors=tuple(errors.get(path, ())),
+        help=info.help,
+        changed=changed,
+        default_text=_default_text(widget, info, get_path(baseline.defaults, path, None)),
+        resettable=changed and not read_only,
     )
 
 
@@ -197,20 +266,38 @@ def build_group(
     environ: Mapping[str, str],
     submitted: FormMultiDict | None = None,
     errors: Mapping[str, Sequence[str]] | None = None,
+    *,
+    baseline: Baseline = NO_BASELINE,
+    only_changed: bool = False,
+    info: FieldInfo | None = None,
 ) -> Group:
-    """The editor of the settings class ``cls`` found at ``path``."""
+    """The editor of the settings class ``cls`` found at ``path`` (``info`` is that group's
+    declaration, for its label and help). With ``only_changed``, only the settings that differ
+    from their defaults, and the groups holding them."""
     fields: list[FieldView] = []
     groups: list[Group] = []
     for declared in declared_fields(cls):
         where = join(path, declared.info.key)
         if declared.info.nested is not None:
-            groups.append(
-                build_group(declared.info.nested, where, shown, environ, submitted, errors)
+            sub = build_group(
+                declared.info.nested,
+                where,
+                shown,
+                environ,
+                submitted,
+                errors,
+                baseline=baseline,
+                only_changed=only_changed,
+                info=declared.info,
             )
+            if sub.fields or sub.groups or not only_changed:
+                groups.append(sub)
         else:
-            fields.append(_field(where, declared, shown, environ, submitted, errors or {}))
-    label = label_of(path.rsplit(".", 1)[-1])
-    return Group(path, label, tuple(fields), tuple(groups))
+            field = _field(where, declared, shown, environ, submitted, errors or {}, baseline)
+            if field.changed or not only_changed:
+                fields.append(field)
+    label = info.label if info is not None and info.label else label_of(path.rsplit(".", 1)[-1])
+    return Group(path, label, tuple(fields), tuple(groups), info.help if info else "")
 
 
 def leaves(group: Group) -> list[FieldView]:
