@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -116,7 +117,10 @@ async def test_an_unknown_tenant_stops_the_start(api: RunningApi) -> None:
 # --- following --------------------------------------------------------------------------------
 
 
-async def test_every_version_once_and_in_order_across_a_server_restart(tmp_path: Path) -> None:
+async def test_every_version_once_and_in_order_across_a_server_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "parako_config.client")
     with contextlib.ExitStack() as stack:
         api = stack.enter_context(serving(tmp_path))
         port = int(api.base_url.rsplit(":", 1)[1])
@@ -143,6 +147,10 @@ async def test_every_version_once_and_in_order_across_a_server_restart(tmp_path:
             assert client.mode == "stream"
             assert client.config.branding.company_name == "E"
             assert client.etag == "6"
+        # the outage is one line, and its end another: not a line per reconnection attempt
+        messages = [r.getMessage() for r in caplog.records if r.name == "parako_config.client"]
+        assert len([m for m in messages if "unreachable" in m]) == 1, messages
+        assert len([m for m in messages if "reachable again" in m]) == 1, messages
 
 
 async def test_subscribers_may_be_coroutines_and_may_leave(api: RunningApi) -> None:

@@ -179,6 +179,7 @@ class RuntimeClient:
         #: the id of the last stream event applied: what a reconnection resumes from
         self._cursor: int | None = None
         self._error: RuntimeClientError | None = None
+        self._failing = False  # the last attempt to reach the server failed
         #: how updates arrive now: ``stream`` or ``long-poll``
         self.mode: Prefer = prefer
 
@@ -323,7 +324,6 @@ class RuntimeClient:
         backoff = Backoff(*self._backoff)
         fell_back_at: float | None = None
         refusals = 0
-        failing = False
         try:
             while True:
                 if self.mode == "stream":
@@ -343,17 +343,17 @@ class RuntimeClient:
                             self.mode, fell_back_at = "long-poll", time.monotonic()
                             self._cursor = None
                             continue
-                        failing = self._trouble(failing, error)
+                        self._trouble(error)
                     except (httpx.TransportError, SseError) as error:
-                        failing = self._trouble(failing, error)
+                        self._trouble(error)
                     await asyncio.sleep(backoff.next_delay())
                     continue
                 try:
                     await self._poll_once()
                     backoff.reset()
-                    failing = self._recovered(failing)
+                    self._recovered()
                 except (httpx.TransportError, _Transient) as error:
-                    failing = self._trouble(failing, error)
+                    self._trouble(error)
                     await asyncio.sleep(backoff.next_delay())
                 if (
                     fell_back_at is not None
@@ -365,21 +365,19 @@ class RuntimeClient:
             self._error = error
             _log.error("runtime config client stopped: %s", error)
 
-    @staticmethod
-    def _trouble(failing: bool, error: Exception) -> bool:
+    def _trouble(self, error: Exception) -> None:
         """Log the first failure of a run of them (not one line per retry)."""
-        if not failing:
+        if not self._failing:
             _log.warning(
                 "runtime config server unreachable (%s): keeping the last config, retrying",
                 str(error) or type(error).__name__,
             )
-        return True
+        self._failing = True
 
-    @staticmethod
-    def _recovered(failing: bool) -> bool:
-        if failing:
+    def _recovered(self) -> None:
+        if self._failing:
             _log.warning("runtime config server reachable again")
-        return False
+        self._failing = False
 
     async def _stream_once(self, backoff: Backoff) -> None:
         """Follow one connection of the stream until it ends."""
@@ -416,6 +414,7 @@ class RuntimeClient:
                         f"no snapshot within {self._stream_timeout:g} s (a buffering proxy?)"
                     ) from None
                 backoff.reset()
+                self._recovered()
                 for event in parser.feed(chunk):
                     first_by = None
                     await self._on_event(event)
