@@ -35,7 +35,7 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
     done = CliRunner().invoke(main, [*path, "-h"])
     assert done.exit_code == 0, done.output
     assert "Usage:" in done.output
-    command = main
+    command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
         command = command.commands[name]
