@@ -252,9 +252,15 @@ class ConfigService:
     # --- writing -----------------------------------------------------------------------------
 
     async def save(
-        self, partial: Mapping[str, Any], author: Author, expected_version: int | None = None
+        self,
+        partial: Mapping[str, Any],
+        author: Author,
+        expected_version: int | None = None,
+        *,
+        unset: Sequence[str] = (),
     ) -> SaveResult:
-        result = await self._need_store().save(partial, author, expected_version)
+        """Merge ``partial`` and return the ``unset`` paths to their defaults: one version."""
+        result = await self._need_store().save(partial, author, expected_version, unset=unset)
         await self._announce(result)
         await self.catch_up()
         return result
@@ -276,8 +282,10 @@ class ConfigService:
         await self.catch_up()
         return result
 
-    async def import_document(self, document: Mapping[str, Any], author: Author) -> SaveResult:
-        result = await self._need_store().import_document(document, author)
+    async def import_document(
+        self, document: Mapping[str, Any], author: Author, *, replace: bool = False
+    ) -> SaveResult:
+        result = await self._need_store().import_document(document, author, replace=replace)
         await self._announce(result)
         await self.catch_up()
         return result

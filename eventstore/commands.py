@@ -144,21 +144,28 @@ class ConfigCommands:
         return SaveResult(result.version, result.semver, result.changes)
 
     async def save(
-        self, partial: Mapping[str, Any], author: Author, expected_version: int | None = None
+        self,
+        partial: Mapping[str, Any],
+        author: Author,
+        expected_version: int | None = None,
+        *,
+        unset: Sequence[str] = (),
     ) -> SaveResult:
-        """Merge ``partial`` over the latest stored config, validate the whole, append."""
+        """Merge ``partial`` over the latest stored config — and return the ``unset`` paths to
+        their defaults, in the same version — validate the whole, append."""
         if not isinstance(partial, Mapping):
             raise ValidationFailed([Issue("", "a configuration change must be a JSON object")])
         check_shape(partial)
         stripped = bootstrap_only_paths_in(partial)
         partial = strip_unpersisted(partial) if stripped else partial
         partial, claims = ComputedClaims.take(partial)
+        removed, not_stored = _removable(unset)
         return await self._write(
-            lambda current: deep_merge(current, partial),
+            lambda current: _without(deep_merge(current, partial), removed),
             author,
             expected_version,
             "save",
-            stripped,
+            (*stripped, *not_stored),
             claims=claims,
         )
 
@@ -172,9 +179,16 @@ class ConfigCommands:
         )
 
     async def import_document(
-        self, document: Mapping[str, Any], author: Author, expected_version: int | None = None
+        self,
+        document: Mapping[str, Any],
+        author: Author,
+        expected_version: int | None = None,
+        *,
+        replace: bool = False,
     ) -> SaveResult:
-        """An export file: masked secrets keep their current values, the rest merges in."""
+        """An export file: masked secrets keep their current values, the rest merges in — or,
+        with ``replace``, becomes the stored config (what the file leaves out goes back to its
+        default; a generated secret it leaves out is generated anew, D7)."""
         if not isinstance(document, Mapping):
             raise ValidationFailed([Issue("", "an import file must hold a JSON object")])
         body = {k: v for k, v in document.items() if k not in EXPORT_METADATA_KEYS}
@@ -186,7 +200,7 @@ class ConfigCommands:
         def merge(current: dict[str, Any]) -> dict[str, Any]:
             restored, paths = restore_masked(body, current, SECRET_FIELDS)
             kept[:] = paths
-            return deep_merge(current, restored)
+            return restored if replace else deep_merge(current, restored)
 
         return await self._write(
             merge, author, expected_version, "import", stripped, kept=kept, claims=claims
@@ -201,20 +215,10 @@ class ConfigCommands:
         stored there. A path may be a setting, a group (everything under it) or an entry of a
         free-form map; bootstrap-only paths and runtime-only sections are never stored, so
         they are reported in ``stripped`` and left alone."""
-        if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
-            raise ValidationFailed([Issue("", "paths to unset must be a list of strings")])
-        issues = [Issue(p, UNKNOWN_SETTING) for p in paths if not _is_setting(p)]
-        if issues:
-            raise ValidationFailed(issues)
-        stripped = tuple(p for p in paths if _never_stored(p))
-        kept = [p for p in paths if not _never_stored(p)]
-
-        def remove(current: dict[str, Any]) -> dict[str, Any]:
-            for path in kept:
-                current = delete_path(current, path)
-            return current
-
-        return await self._write(remove, author, expected_version, "unset", stripped)
+        kept, stripped = _removable(paths)
+        return await self._write(
+            lambda current: _without(current, kept), author, expected_version, "unset", stripped
+        )
 
     async def record_reveal(self, path: str, author: Author) -> None:
         """D11: every reveal leaves an audit event (never the value)."""
@@ -293,6 +297,23 @@ class ConfigCommands:
             )
 
         return make
+
+
+def _removable(paths: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Paths to return to their defaults: those stored, and those never stored (reported)."""
+    if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
+        raise ValidationFailed([Issue("", "paths to unset must be a list of strings")])
+    issues = [Issue(p, UNKNOWN_SETTING) for p in paths if not _is_setting(p)]
+    if issues:
+        raise ValidationFailed(issues)
+    stored = tuple(p for p in paths if not _never_stored(p))
+    return stored, tuple(p for p in paths if _never_stored(p))
+
+
+def _without(document: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    for path in paths:
+        document = delete_path(document, path)
+    return document
 
 
 def _is_setting(path: str) -> bool:

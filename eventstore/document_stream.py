@@ -10,6 +10,10 @@ encryption scope that binds them, how a candidate is validated and turned into w
     → encrypt what changed → field changes → fold the event with replay's own code and compare
     → append with the expected version → retry from the top if another writer won.
 
+Run inside :func:`rehearsal`, a write goes through every one of those steps but the append, and
+records what it would have written (a dry run: the same validation, policy, computed fields and
+replay check as the real write, so what it shows is what the write would do).
+
 The replay check is what keeps the log replayable: an event is appended only after the very
 fold that every later reader runs has turned the current state into exactly the validated
 document. Anything else — a fold that raises, a document that comes out different, a value JSON
@@ -19,7 +23,9 @@ cannot carry — is refused as :class:`UnstorableChange` and nothing is written.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +87,33 @@ class Persisted:
 
 #: validates a candidate document and says what of it is stored; raises ValidationFailed
 Persister = Callable[[StoredConfig, Mapping[str, Any]], Awaitable[Persisted]]
+
+
+@attrs.define
+class Rehearsal:
+    """What a write made inside :func:`rehearsal` would have done: the documents before and
+    after (secrets in clear; for display, masked), its field changes and the version it would
+    have made (empty when nothing would change)."""
+
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    changes: tuple[FieldChange, ...] = ()
+    semver: str = ""
+    adjustments: tuple[Any, ...] = ()
+
+
+_REHEARSING: ContextVar[Rehearsal | None] = ContextVar("parako_rehearsal", default=None)
+
+
+@contextlib.contextmanager
+def rehearsal() -> Iterator[Rehearsal]:
+    """Writes made in this block (in this task) append nothing and fill the yielded record."""
+    record = Rehearsal()
+    token = _REHEARSING.set(record)
+    try:
+        yield record
+    finally:
+        _REHEARSING.reset(token)
 
 
 @attrs.frozen
@@ -204,6 +237,9 @@ class DocumentStream:
             changes = field_changes(state.document, stored)
         except ValueError as exc:  # a key that cannot be part of a path
             raise UnstorableChange(str(exc)) from None
+        rehearsing = _REHEARSING.get()
+        if rehearsing is not None:
+            return self._rehearsed(rehearsing, state, persisted, event, changes, stored)
         if not changes:
             semver = semver_of(state.version) if state.version else ""
             return Written(state.version, semver, (), persisted.adjustments, False)
@@ -215,6 +251,27 @@ class DocumentStream:
             new_state = state.apply(new_event, recorded.version, recorded.position)
             await self.log.save_snapshot(new_state.to_snapshot(self.stream))
         return Written(version, new_event.semver, changes, persisted.adjustments)
+
+    def _rehearsed(
+        self,
+        record: Rehearsal,
+        state: StoredConfig,
+        persisted: Persisted,
+        event: EventFactory,
+        changes: tuple[FieldChange, ...],
+        stored: Mapping[str, Any],
+    ) -> Written:
+        """Everything :meth:`append` checks, the replay included; nothing appended."""
+        semver = semver_of(state.version + 1) if changes else ""
+        if changes:
+            replayable(state, event(changes, semver, persisted), stored)
+        record.before = self.plaintext(state)
+        record.after = persisted.document
+        record.changes = changes
+        record.semver = semver
+        record.adjustments = persisted.adjustments
+        current = semver_of(state.version) if state.version else ""
+        return Written(state.version, current, changes, persisted.adjustments, False)
 
 
 def replayable(state: StoredConfig, event: ChangeEvent, stored: Mapping[str, Any]) -> NewEvent:

@@ -66,6 +66,12 @@ def test_the_document_is_openapi_3_1_and_lists_every_route(
         ("GET", "/api/v1/tenants/{slug}/config"),
         ("GET", "/api/v1/tenants/{slug}/config/{section}"),
         ("PUT", "/api/v1/tenants/{slug}/config/{section}"),
+        ("GET", "/api/v1/runtime"),
+        ("GET", "/api/v1/runtime/{section}"),
+        ("GET", "/api/v1/runtime/watch"),
+        ("GET", "/api/v1/config/watch"),
+        ("GET", "/api/v1/config/schema"),
+        ("GET", "/api/v1/config/schema/{path}"),
     }
     assert served == expected
     schemes = document["components"]["securitySchemes"]

@@ -31,26 +31,30 @@ from adapters.cli.support import (
     audit_filters,
     audit_options,
     command,
+    dry_run_option,
     emit,
     fail,
     guarded,
+    maybe_rehearsed,
     nonblank,
     parse_assignments,
     show_audit,
     show_diff,
 )
-from adapters.cli.tables import echo_table, history_table
+from adapters.cli.tables import echo_table, history_table, shown, styled
 from adapters.cli.tenants import show_tenant, tenant
 from adapters.service import ConfigService
 from adapters.sources.bootstrap import HOME_VARIABLE, project_root
 from adapters.wiring import open_service, open_verifier
-from eventstore.commands import Author
+from eventstore.commands import Author, SaveResult
 from eventstore.docpath import get_path
-from eventstore.errors import ValidationFailed
+from eventstore.errors import Issue, ValidationFailed
 from eventstore.hashchain import HashChain
 from eventstore.integrity import UNREADABLE
 from eventstore.log import EventLog
 from eventstore.schema import unstructure
+from eventstore.schema.docs import UnknownSetting
+from eventstore.schema.docs import explain as explain_setting
 from projections.diff import Diff
 from projections.runtime import AppliedVersion
 from projections.verification import ExpectedHead, VerifyReport, verify_log
@@ -106,10 +110,16 @@ async def check(service: ConfigService, as_json: bool) -> None:
 @click.argument("path", required=False, shell_complete=complete_path)
 @click.option("--version", "semver", help="show a past version (as-of)")
 @click.option("--tenant", "slug", help="a tenant's effective config (like `tenant show`)")
+@click.option("--explain", is_flag=True, help="what PATH is: label, description, type, default")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @command
 async def show(
-    service: ConfigService, path: str | None, semver: str | None, slug: str | None, as_json: bool
+    service: ConfigService,
+    path: str | None,
+    semver: str | None,
+    slug: str | None,
+    explain: bool,
+    as_json: bool,
 ) -> None:
     """Print the resolved runtime config or one PATH; secrets masked.
 
@@ -117,7 +127,11 @@ async def show(
     Example:
       parako-config show branding.companyName
       parako-config show oidc --version 1.0.2
+      parako-config show --explain oidc.token_ttl.access_token
     """
+    if explain:
+        show_explained(path, as_json)
+        return
     if slug is not None:
         if semver is not None:
             raise ValidationFailed([], "--tenant and --version cannot be combined")
@@ -134,6 +148,49 @@ async def show(
         emit(doc, as_json)
 
 
+def show_explained(path: str | None, as_json: bool) -> None:
+    if not path:
+        raise ValidationFailed([], "--explain needs a PATH")
+    try:
+        facts = explain_setting(path)
+    except UnknownSetting:
+        raise ValidationFailed([Issue(path, "not a setting of the schema")]) from None
+    if as_json:
+        emit(facts, True)
+        return
+    click.echo(styled(f"{facts['title']}", bold=True) + f"  ({path})")
+    click.echo(f"  {facts['help']}")
+    shown_facts = {
+        "type": facts.get("type"),
+        "default": facts.get("default"),
+        "environment variable": facts.get("env"),
+        "tenants may override": "yes" if facts.get("tenant_overridable") else None,
+        "secret": "yes (masked, encrypted at rest)" if facts.get("secret") else None,
+        "computed": facts.get("computed"),
+    }
+    for name, value in shown_facts.items():
+        if value not in (None, False, ""):
+            click.echo(f"  {name + ':':<22}{shown(value)}")
+
+
+def report_saved(result: SaveResult, as_json: bool, done: str = "saved") -> None:
+    """What ``set`` and ``unset`` print: the version made, or that nothing changed."""
+    out = {
+        "version": result.semver,
+        "_version": result.version,
+        "changed": [c.path for c in result.changes],
+        "stripped": list(result.stripped),
+    }
+    if as_json:
+        emit(out, True)
+    elif result.appended:
+        click.echo(f"{done} {result.semver} ({len(result.changes)} change(s))")
+    else:
+        click.echo(f"nothing changed; still {result.semver}")
+    for path in result.stripped:
+        click.echo(f"warning: {path} is set by the environment only; left alone", err=True)
+
+
 @main.command(name="set")
 @click.argument("assignments", nargs=-1, required=True, shell_complete=complete_assignment)
 @click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
@@ -141,6 +198,7 @@ async def show(
 @click.option("--tag", "tags", multiple=True, help="a tag for the version (repeatable)")
 @click.option("--expected-version", type=click.IntRange(min=1), help=EXPECTED_HELP)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@dry_run_option
 @command
 async def set_(
     service: ConfigService,
@@ -150,6 +208,7 @@ async def set_(
     tags: tuple[str, ...],
     expected_version: int | None,
     as_json: bool,
+    dry_run: bool,
 ) -> None:
     """Change settings: PATH=VALUE… (VALUE is JSON when it parses as JSON, else a string).
 
@@ -160,21 +219,41 @@ async def set_(
     """
     partial = parse_assignments(assignments)
     author = Author(actor, reason, tags or Author(actor).tags)
-    result = await service.save(partial, author, expected_version)
-    out = {
-        "version": result.semver,
-        "_version": result.version,
-        "changed": [c.path for c in result.changes],
-        "stripped": list(result.stripped),
-    }
-    if as_json:
-        emit(out, True)
-    elif result.appended:
-        click.echo(f"saved {result.semver} ({len(result.changes)} change(s))")
-    else:
-        click.echo(f"nothing changed; still {result.semver}")
-    for path in result.stripped:
-        click.echo(f"warning: {path} is bootstrap-only and was not saved", err=True)
+    async with maybe_rehearsed(dry_run, as_json):
+        result = await service.save(partial, author, expected_version)
+    if dry_run:
+        return
+    report_saved(result, as_json)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, shell_complete=complete_path)
+@click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
+@click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
+@click.option("--expected-version", type=click.IntRange(min=1), help=EXPECTED_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@dry_run_option
+@command
+async def unset(
+    service: ConfigService,
+    paths: tuple[str, ...],
+    actor: str,
+    reason: str,
+    expected_version: int | None,
+    as_json: bool,
+    dry_run: bool,
+) -> None:
+    """Return settings (or whole groups) to their defaults; computed fields recompute.
+
+    \b
+    Example:
+      parako-config unset branding.logo oidc.token_ttl --by alice --reason "back to defaults"
+    """
+    async with maybe_rehearsed(dry_run, as_json):
+        result = await service.unset(list(paths), Author(actor, reason), expected_version)
+    if dry_run:
+        return
+    report_saved(result, as_json, "unset; saved")
 
 
 @main.command()
@@ -182,9 +261,10 @@ async def set_(
 @click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
 @click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@dry_run_option
 @command
 async def rollback(
-    service: ConfigService, semver: str, actor: str, reason: str, as_json: bool
+    service: ConfigService, semver: str, actor: str, reason: str, as_json: bool, dry_run: bool
 ) -> None:
     """Make a new version equal to SEMVER (any version, not only the last 10).
 
@@ -192,7 +272,10 @@ async def rollback(
     Example:
       parako-config rollback 1.0.2 --by alice --reason "undo the rebrand"
     """
-    result = await service.restore(semver, Author(actor, reason))
+    async with maybe_rehearsed(dry_run, as_json):
+        result = await service.restore(semver, Author(actor, reason))
+    if dry_run:
+        return
     emit({"version": result.semver, "_version": result.version, "restored_from": semver}, as_json)
 
 
@@ -278,8 +361,21 @@ async def export(service: ConfigService, semver: str | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--by", "actor", required=True, callback=nonblank, help=BY_HELP)
 @click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
+@click.option(
+    "--replace", is_flag=True, help="the file replaces the stored config instead of merging"
+)
+@click.option("--json", "as_json", is_flag=True, help="with --dry-run: print the diff as JSON")
+@dry_run_option
 @command
-async def import_(service: ConfigService, file: Path, actor: str, reason: str) -> None:
+async def import_(
+    service: ConfigService,
+    file: Path,
+    actor: str,
+    reason: str,
+    replace: bool,
+    as_json: bool,
+    dry_run: bool,
+) -> None:
     """Load an export file; masked secrets keep their current values.
 
     \b
@@ -292,7 +388,10 @@ async def import_(service: ConfigService, file: Path, actor: str, reason: str) -
         raise ValidationFailed([], f"{file}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:  # not UTF-8, a number too long, too deep
         raise ValidationFailed([], f"{file}: not a JSON export ({_why(exc)})") from None
-    result = await service.import_document(document, Author(actor, reason))
+    async with maybe_rehearsed(dry_run, as_json):
+        result = await service.import_document(document, Author(actor, reason), replace=replace)
+    if dry_run:
+        return
     if result.appended:
         click.echo(f"imported as {result.semver} ({len(result.changes)} change(s))")
     else:

@@ -9,10 +9,11 @@ for machines.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from functools import wraps
 from typing import Any, Final, TypeVar, get_args
@@ -24,6 +25,7 @@ from adapters.sources.bootstrap import project_root
 from adapters.sources.jsonc import JsoncError
 from adapters.wiring import open_service
 from eventstore.credentials import mask_urls_in_text
+from eventstore.document_stream import rehearsal
 from eventstore.errors import ConfigError, Issue, ValidationFailed, VersionConflict
 from eventstore.state import semver_of
 from projections.audit import AuditEntry, AuditFilters, EntryKind
@@ -229,6 +231,48 @@ def nest(assignments: dict[str, Any]) -> dict[str, Any]:
             target = target.setdefault(segment, {})
         target[leaf] = value
     return doc
+
+
+def dry_run_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--dry-run", is_flag=True, help="show the diff and its impact; write nothing"
+    )(fn)
+
+
+@contextlib.asynccontextmanager
+async def maybe_rehearsed(dry_run: bool, as_json: bool) -> AsyncIterator[None]:
+    """Run the block's write for real, or — with ``--dry-run`` — through every step of the
+    write pipeline but the append, then print what it would have done (the caller prints
+    nothing more then)."""
+    if not dry_run:
+        yield
+        return
+    with rehearsal() as record:
+        yield
+    diff = Diff.between(record.before or {}, record.after or {})
+    if as_json:
+        emit(
+            {
+                "dry_run": True,
+                "version": record.semver or None,
+                "changes": [c.to_json() for c in diff.changes],
+                "impact": diff.impact.to_json(),
+                "adjustments": [a.to_json() for a in record.adjustments],
+            },
+            True,
+        )
+        return
+    if record.semver:
+        count = len(diff.changes)
+        click.echo(f"dry run: would save {record.semver} ({count} change(s)); nothing written")
+        show_diff(diff, False)
+        for adjusted in record.adjustments:
+            click.echo(
+                f"would adjust {adjusted.path}: {adjusted.original} → {adjusted.adjusted} "
+                f"({adjusted.reason})"
+            )
+    else:
+        click.echo("dry run: nothing would change; nothing written")
 
 
 def show_diff(diff: Diff, as_json: bool) -> None:

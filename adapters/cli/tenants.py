@@ -21,7 +21,9 @@ from adapters.cli.support import (
     audit_filters,
     audit_options,
     command,
+    dry_run_option,
     emit,
+    maybe_rehearsed,
     nonblank,
     parse_assignments,
     show_audit,
@@ -117,6 +119,7 @@ async def list_(service: ConfigService, as_json: bool) -> None:
 @click.option("--reason", required=True, callback=nonblank, help=REASON_HELP)
 @click.option("--expected-version", type=click.IntRange(min=1), help=EXPECTED_HELP)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@dry_run_option
 @command
 async def set_(
     service: ConfigService,
@@ -126,6 +129,7 @@ async def set_(
     reason: str,
     expected_version: int | None,
     as_json: bool,
+    dry_run: bool,
 ) -> None:
     """Override settings for one tenant: PATH=VALUE… ('' inherits the platform value).
 
@@ -134,7 +138,11 @@ async def set_(
       parako-config tenant set acme branding.companyName=Acme --by ops --reason onboarding
     """
     partial = parse_assignments(assignments)
-    result = await tenants_of(service).save(slug, partial, Author(actor, reason), expected_version)
+    tenants = tenants_of(service)
+    async with maybe_rehearsed(dry_run, as_json):
+        result = await tenants.save(slug, partial, Author(actor, reason), expected_version)
+    if dry_run:
+        return
     if as_json:
         emit(result.to_json(), True)
         return

@@ -18,7 +18,13 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.admin import admin_router
-from adapters.http import routes_config, routes_runtime, routes_tenants, routes_versions
+from adapters.http import (
+    routes_config,
+    routes_runtime,
+    routes_schema,
+    routes_tenants,
+    routes_versions,
+)
 from adapters.http.context import STATE_KEY, ApiContext, api_context
 from adapters.http.errors import EXCEPTION_HANDLERS, ApiError
 from adapters.http.health import health_report
@@ -138,6 +144,7 @@ def create_app(service: ConfigService, settings: ApiSettings | None = None) -> R
         API_PREFIX,
         route_handlers=[
             health,
+            *routes_schema.ROUTES,
             *routes_config.ROUTES,
             *routes_versions.ROUTES,
             *routes_tenants.ROUTES,

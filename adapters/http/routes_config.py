@@ -29,7 +29,7 @@ from adapters.http.common import (
 )
 from adapters.http.context import api_context
 from adapters.http.errors import ApiError
-from adapters.http.writes import intended_change
+from adapters.http.writes import intended_change, nulls_meaning_default
 from eventstore.commands import Author, SaveResult
 from eventstore.tokens import READ, WRITE
 
@@ -58,9 +58,11 @@ async def _save(request: Req, partial: dict[str, Any], reason: str) -> Response[
     service = context.service
     need_store(service)
     expected = expected_version(request)
+    partial, defaults = nulls_meaning_default(partial)
     change = await intended_change(service, context.shown_config(), partial)
     author = Author(caller(request).name, reason)
-    result = await context.metrics.counting("save", service.save(change, author, expected))
+    write = service.save(change, author, expected, unset=defaults)
+    result = await context.metrics.counting("save", write)
     return with_etag(save_outcome(result), result.version)
 
 
@@ -120,7 +122,8 @@ async def write_section(
 async def write_partial(
     request: Req, data: Body, reason: Reason = None
 ) -> Response[dict[str, Any]]:
-    """Merged over the current configuration; the whole result is validated (D18)."""
+    """Merged over the current configuration; the whole result is validated (D18). ``null``
+    for a setting (or a group) that cannot be null returns it to its default."""
     return await _save(request, data, reason or "Updated configuration via Management API")
 
 

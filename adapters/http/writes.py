@@ -15,7 +15,7 @@ from typing import Any
 
 from adapters.service import ConfigService
 from eventstore.masking import restore_masked
-from eventstore.schema.paths import SECRET_FIELDS
+from eventstore.schema.paths import SECRET_FIELDS, walk
 
 _ABSENT = object()
 
@@ -41,6 +41,32 @@ def _same(a: Any, b: Any) -> bool:
         and not isinstance(b, bool)
         and a == b
     )
+
+
+#: declared settings and groups whose value cannot be null: a null there means "the default"
+_NOT_NULLABLE: frozenset[str] = frozenset(
+    path for path, declared in walk() if not declared.info.nullable
+)
+
+
+def nulls_meaning_default(
+    body: Mapping[str, Any], prefix: str = ""
+) -> tuple[dict[str, Any], list[str]]:
+    """``body`` without the nulls given to settings (or groups) that cannot be null, and
+    those paths: a client returns a setting to its default by sending ``null`` for it. A null
+    where the schema allows one stays a value."""
+    kept: dict[str, Any] = {}
+    defaults: list[str] = []
+    for key, value in body.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if value is None and path in _NOT_NULLABLE:
+            defaults.append(path)
+        elif isinstance(value, Mapping) and path in _NOT_NULLABLE:
+            kept[key], inner = nulls_meaning_default(value, path)
+            defaults += inner
+        else:
+            kept[key] = value
+    return kept, defaults
 
 
 async def intended_change(
