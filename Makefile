@@ -2,33 +2,44 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
 PACKAGES := eventstore projections adapters
+# each target installs what it needs: the service alone, then the test tools, then the baselines
+RUNTIME := $(VENV)/.runtime-stamp
+DEV := $(VENV)/.dev-stamp
+BENCH := $(VENV)/.bench-stamp
 
 .PHONY: run test lint typecheck unit bench clean fuzz
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e .
+	touch $@
 
-run: $(STAMP)
+$(DEV): $(RUNTIME)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(BENCH): $(DEV)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+run: $(RUNTIME)
 	$(BIN)/python -m adapters.cli.first_run
 	$(BIN)/parako-config serve
 
 test: lint typecheck unit
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check $(PACKAGES) tests bench
 	$(BIN)/ruff format --check $(PACKAGES) tests bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy --strict $(PACKAGES) tests bench
 
-unit: $(STAMP)
+unit: $(DEV)
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(BENCH)
 	$(BIN)/python -m bench
 
 # Every hypothesis-driven test (properties, the stateful store machine, HTTP fuzzing; pytest -m
@@ -37,7 +48,7 @@ bench: $(STAMP)
 # round stops the run; its log (.hypothesis/fuzz-round-N.log) has the shrunk example.
 FUZZ_SECONDS ?= 600
 
-fuzz: $(STAMP)
+fuzz: $(DEV)
 	@start=$$(date +%s); round=0; total=0; \
 	while [ $$(( $$(date +%s) - start )) -lt $(FUZZ_SECONDS) ]; do \
 		round=$$((round + 1)); log=.hypothesis/fuzz-round-$$round.log; mkdir -p .hypothesis; \
