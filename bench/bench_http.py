@@ -1,17 +1,21 @@
-"""Management API throughput and latency over loopback: read a section, write a section.
+"""Management API throughput and latency over loopback, one worker process against two.
 
-The API runs as a real ``parako-config serve`` process (uvicorn, SQLite store, WAL with
-``synchronous=FULL``) in a temporary project directory; this process is the load generator: an
-httpx client with ``--concurrency`` requests in flight on keep-alive connections for
-``--duration`` seconds per scenario, after a warm-up. Both share the machine's cores, so the
-numbers are a floor for a dedicated server.
+The API runs as a real ``parako-config serve --workers N`` (uvicorn, SQLite store, WAL with
+``synchronous=FULL``) in a fresh temporary project per worker count, all of them started before
+the first measurement. This process is the load generator: an httpx client with
+``--concurrency`` requests in flight on keep-alive connections for ``--duration`` seconds per
+scenario and worker count, cut into ``--rounds`` slices (each after a warm-up) that alternate
+between the servers, so a change in the machine's load lands on every worker count alike. Client
+and servers share the machine's cores, so the numbers are a floor for a dedicated server, and
+the ratio between worker counts is bounded by what the cores left to the server can do.
 
-Scenarios: ``GET /api/v1/config/branding`` (a section read: auth, masking, JSON), and
-``PUT /api/v1/config/branding`` with a changing ``companyName`` (auth, validation of the whole
-config, one durable append, the new version applied) — writes are serialised by the store, so
-their throughput is that of one writer.
+Scenarios: ``GET /api/v1/config`` with a read-only token (the whole effective config: auth,
+masking, JSON), ``GET /api/v1/config/branding`` (a section read), and ``PUT
+/api/v1/config/branding`` with a changing ``companyName`` (auth, validation of the whole config,
+one durable append, the new version applied) — writes are serialised by the store, so their
+throughput is that of one writer, whichever worker takes them.
 
-    .venv/bin/python -m bench http [--duration 10] [--concurrency 16]
+    .venv/bin/python -m bench http [--duration 10] [--concurrency 16] [--workers 1,2] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ import httpx
 
 CLI = Path(sys.executable).with_name("parako-config")
 KEY_HEX = "e1" * 32
-SCOPE_ARGS = ("--scope", "parako:config:read", "--scope", "parako:config:write")
+READ_SCOPE = ("--scope", "parako:config:read")
+WRITE_SCOPE = ("--scope", "parako:config:write")
 
 
 def _free_port() -> int:
@@ -56,9 +61,9 @@ def _env(port: int) -> dict[str, str]:
     }
 
 
-def _token(root: Path, env: dict[str, str]) -> str:
+def _token(root: Path, env: dict[str, str], name: str, scopes: tuple[str, ...]) -> str:
     done = subprocess.run(
-        [str(CLI), "token", "create", "bench", *SCOPE_ARGS],
+        [str(CLI), "token", "create", name, *scopes],
         cwd=root,
         env=env,
         capture_output=True,
@@ -83,6 +88,8 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
 
 
 Request = Callable[[httpx.AsyncClient], Any]
+#: (name, needs the write scope, the request)
+Scenario = tuple[str, bool, Request]
 
 
 async def _load(
@@ -125,58 +132,118 @@ def _row(name: str, result: tuple[int, float, list[float], int]) -> dict[str, An
     }
 
 
+def _scenarios() -> list[Scenario]:
+    names = itertools.count()
+    return [
+        ("GET /api/v1/config (read token)", False, lambda c: c.get("/api/v1/config")),
+        ("GET /api/v1/config/branding", True, lambda c: c.get("/api/v1/config/branding")),
+        (
+            "PUT /api/v1/config/branding",
+            True,
+            lambda c: c.put("/api/v1/config/branding", json={"companyName": f"Co {next(names)}"}),
+        ),
+    ]
+
+
+class _Served:
+    """``serve --workers N`` in a fresh project, with a read-only and a read-write token."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.root = Path(tempfile.mkdtemp(prefix="parako-bench-http-"))
+        (self.root / "runtime").mkdir()
+        port = _free_port()
+        env = _env(port)
+        self.base = f"http://127.0.0.1:{port}"
+        self.reader = _token(self.root, env, "bench-reader", READ_SCOPE)
+        self.writer = _token(self.root, env, "bench", READ_SCOPE + WRITE_SCOPE)
+        self.process = subprocess.Popen(
+            [str(CLI), "serve", "--port", str(port), "--workers", str(workers)],
+            cwd=self.root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _measure(served: list[_Served], args: argparse.Namespace) -> dict[int, list[dict[str, Any]]]:
+    """Every scenario on every server, in ``--rounds`` slices that alternate between the
+    servers, so a change in the machine's load during the run hits every worker count alike."""
+    rows: dict[int, list[dict[str, Any]]] = {s.workers: [] for s in served}
+    for name, writes, make in _scenarios():
+        results: dict[int, list[tuple[int, float, list[float], int]]] = {
+            s.workers: [] for s in served
+        }
+        for round_ in range(args.rounds):
+            for server in served if round_ % 2 == 0 else served[::-1]:
+                token = server.writer if writes else server.reader
+                load = _load(
+                    server.base,
+                    token,
+                    make,
+                    args.duration / args.rounds,
+                    args.concurrency,
+                    args.warmup,
+                )
+                results[server.workers].append(asyncio.run(load))
+        for workers, slices in results.items():
+            merged = (
+                sum(r[0] for r in slices),
+                sum(r[1] for r in slices),
+                [latency for r in slices for latency in r[2]],
+                sum(r[3] for r in slices),
+            )
+            rows[workers].append(_row(name, merged))
+    return rows
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench http")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    args = parser.parse_args(argv)
-
-    root = Path(tempfile.mkdtemp(prefix="parako-bench-http-"))
-    (root / "runtime").mkdir()
-    port = _free_port()
-    env = _env(port)
-    base = f"http://127.0.0.1:{port}"
-    token = _token(root, env)
-    server = subprocess.Popen(
-        [str(CLI), "serve", "--port", str(port)],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each slice")
+    parser.add_argument(
+        "--workers", default="1,2", help="worker counts to compare, the first is the baseline"
     )
-    names = itertools.count()
-    scenarios: list[tuple[str, Request]] = [
-        ("GET /api/v1/config/branding", lambda c: c.get("/api/v1/config/branding")),
-        (
-            "PUT /api/v1/config/branding",
-            lambda c: c.put("/api/v1/config/branding", json={"companyName": f"Co {next(names)}"}),
-        ),
-    ]
-    rows = []
+    parser.add_argument("--rounds", type=int, default=4, help="alternating slices per scenario")
+    args = parser.parse_args(argv)
+    counts = [int(n) for n in args.workers.split(",")]
+
+    served: list[_Served] = []
     try:
-        _wait_ready(base, server)
-        for name, make in scenarios:
-            result = asyncio.run(
-                _load(base, token, make, args.duration, args.concurrency, args.warmup)
-            )
-            rows.append(_row(name, result))
+        for workers in counts:
+            served.append(_Served(workers))
+        for server in served:
+            _wait_ready(server.base, server.process)
+        results = _measure(served, args)
     finally:
-        server.terminate()
-        server.wait(30)
-        shutil.rmtree(root, ignore_errors=True)
+        for server in served:
+            server.stop()
 
     print(
         f"parako-config HTTP bench — Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"concurrency {args.concurrency}, {args.duration:g} s per scenario"
+        f"concurrency {args.concurrency}, {args.duration:g} s per scenario and worker count "
+        f"in {args.rounds} alternating slices, workers {' vs '.join(map(str, counts))}"
     )
-    print(f"{'scenario':<30} | {'requests':>8} | {'req/s':>8} | {'p50':>9} | {'p99':>9} | errors")
-    print(f"{'-' * 30}-+-{'-' * 8}-+-{'-' * 8}-+-{'-' * 9}-+-{'-' * 9}-+-------")
-    for r in rows:
-        print(
-            f"{r['scenario']:<30} | {r['requests']:>8} | {r['rps']:>8.0f} | "
-            f"{r['p50_ms']:>6.2f} ms | {r['p99_ms']:>6.2f} ms | {r['errors']}"
-        )
+    print(
+        f"{'scenario':<31} | {'workers':>7} | {'requests':>8} | {'req/s':>7} | "
+        f"{'vs ' + str(counts[0]):>6} | {'p50':>9} | {'p99':>9} | errors"
+    )
+    print("-+-".join("-" * width for width in (31, 7, 8, 7, 6, 9, 9, 6)))
+    baseline = results[counts[0]]
+    for index, first in enumerate(baseline):
+        for workers in counts:
+            r = results[workers][index]
+            ratio = r["rps"] / first["rps"] if first["rps"] else float("nan")
+            print(
+                f"{r['scenario']:<31} | {workers:>7} | {r['requests']:>8} | {r['rps']:>7.0f} | "
+                f"{ratio:>6.2f} | {r['p50_ms']:>6.2f} ms | {r['p99_ms']:>6.2f} ms | {r['errors']}"
+            )
 
 
 if __name__ == "__main__":
