@@ -12,6 +12,7 @@ receives them ready-made.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from adapters.log_setup import LoggingSettings, configure_logging
 from adapters.propagation.announcer import Announcer
 from adapters.propagation.transports import transports_for
 from adapters.service import ConfigService
+from adapters.sources.dev_secrets import with_kept_secrets
 from adapters.sources.layers import Sources, read_sources
+from adapters.storage.opening import sqlite_file
 from adapters.tenant_service import TenantService
 from eventstore.commands import ConfigCommands
 from eventstore.crypto import PURPOSE_HASH_CHAIN, FieldCipher, derive_key
@@ -33,29 +36,83 @@ from eventstore.resolve import resolve
 from eventstore.schema import unstructure
 
 
+class NoStore(ConfigError):
+    """A command that reads the store was run where there is none (the wrong directory, or a
+    deployment that never started): saying so beats showing defaults as if they were stored."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"no configuration store at {where}; `parako-config check` or `serve` creates it "
+            "(or run from the deployment directory, or pass --root)"
+        )
+
+
 async def open_service(
-    root: Path, environ: Mapping[str, str], *, configure_logs: bool = False
+    root: Path,
+    environ: Mapping[str, str],
+    *,
+    configure_logs: bool = False,
+    must_exist: bool = False,
 ) -> ConfigService:
-    """Read the bootstrap, then the file (file mode) or open the event store (D9, D12, D26)."""
+    """Read the bootstrap, then the file (file mode) or open the event store (D9, D12, D26).
+
+    ``must_exist`` refuses (:class:`NoStore`) to create a store that is not there. A first
+    start that fails leaves no SQLite files behind.
+    """
     sources = read_sources(root, environ)
     if configure_logs:
         configure_logging(logging_settings(sources))
     if sources.file_mode:
-        file_config = resolve(sources.file_document, sources.bootstrap)
+        bootstrap = with_kept_secrets(sources.root, sources.bootstrap)
+        file_config = resolve(sources.file_document, bootstrap)
         conflicts = route_conflicts(unstructure(file_config))
         if conflicts:
             raise ValidationFailed(conflicts)
         return ConfigService(sources, file_config=file_config)
-    keyed = await open_keyed_log(sources, keyring_from(sources.bootstrap.environ))
+    new_file = _missing(sqlite_file(sources))
+    if must_exist and new_file is not None:
+        raise NoStore(str(new_file[0]))
+    try:
+        keyed = await open_keyed_log(sources, keyring_from(sources.bootstrap.environ))
+    except BaseException:
+        _remove(new_file)
+        raise
     log = VerifiedLog(keyed.log, keyed.chain)
     try:
+        if must_exist and not await log.head_position():
+            raise NoStore(f"STORAGE_ADAPTER={sources.bootstrap.overrides.get('storage.adapter')}")
         service = await _database_service(
             sources, log, keyed.chain, FieldCipher(keyed.keys.field), keyed.keys.cookies
         )
     except BaseException:
         await log.close()
+        _remove(new_file)
         raise
     return service
+
+
+def _missing(path: Path | None) -> tuple[Path, list[Path]] | None:
+    """A SQLite file that does not exist yet, and the directories opening it would create."""
+    if path is None or path.exists():
+        return None
+    created = []
+    parent = path.parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    return path, created
+
+
+def _remove(new_file: tuple[Path, list[Path]] | None) -> None:
+    """Undo a first start that failed: the database, its companion files, the directories."""
+    if new_file is None:
+        return
+    path, directories = new_file
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    for directory in directories:  # innermost first
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 async def open_verifier(root: Path, environ: Mapping[str, str]) -> tuple[EventLog, HashChain]:
@@ -68,6 +125,9 @@ async def open_verifier(root: Path, environ: Mapping[str, str]) -> tuple[EventLo
             "verify checks the event store; this deployment reads runtime/parako.jsonc "
             "(set USE_FILE_CONFIG=false to use the event store)"
         )
+    new_file = _missing(sqlite_file(sources))
+    if new_file is not None:
+        raise NoStore(str(new_file[0]))
     keyed = await open_keyed_log(sources, keyring_from(sources.bootstrap.environ), write=False)
     return keyed.log, keyed.chain
 

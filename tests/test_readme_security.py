@@ -30,10 +30,14 @@ def test_the_rotation_commands_run_as_written(tmp_path: Path) -> None:
     env = {k: os.environ[k] for k in ("HOME", "LANG", "TMPDIR") if k in os.environ}
     env["PATH"] = f"{BIN}:{os.environ['PATH']}"
     first = subprocess.run(
+        ["parako-config", "check"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr  # the first start creates the store
+    verified = subprocess.run(
         ["parako-config", "verify"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
-    assert first.returncode == 0, first.stderr
-    head = first.stdout.strip().splitlines()[-1]
+    assert verified.returncode == 0, verified.stderr
+    head = verified.stdout.strip().splitlines()[-1]
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", rotation_block()],
         cwd=tmp_path,

@@ -263,7 +263,9 @@ def test_workers_must_be_at_least_one(root: Path) -> None:
     assert "parako-config API on" not in done.stderr
 
 
-def test_file_mode_serves_with_two_workers(tmp_path: Path) -> None:
+def test_file_mode_is_refused_before_any_worker_starts(tmp_path: Path) -> None:
+    """The API's tokens and the console's sessions live in the event store: serving a file
+    would advertise a console nobody can sign in to."""
     (tmp_path / "runtime").mkdir()
     (tmp_path / "runtime" / ".env").write_text(
         "USE_FILE_CONFIG=true\nSECURITY_LOGGING_FILE_LOGGING_ENABLED=false\n"
@@ -271,12 +273,9 @@ def test_file_mode_serves_with_two_workers(tmp_path: Path) -> None:
     (tmp_path / "runtime" / "parako.jsonc").write_text('{"branding": {"companyName": "F"}}')
     serving = Serving(tmp_path, "--workers", "2")
     try:
-        serving.wait_ready()
-        assert "(file mode, version -, 2 workers)" in serving.log()
-        workers = serving.workers(2)
-        for connection in workers.values():
-            connection.close()
-        assert serving.stop() == 0
-        assert all(gone(pid) for pid in workers)
+        assert serving.process.wait(timeout=60) == 1
+        serving._reader.join(10)
+        assert "serve needs database mode" in serving.log()
+        assert "parako-config API on" not in serving.log()
     finally:
         serving.kill_all()

@@ -7,11 +7,13 @@ import sys
 
 import click
 
-from adapters.cli.support import command, emit, guarded
+from adapters.cli.support import command, emit, guarded, reading
 from adapters.cli.workers import Started, banner, listen, serve_workers
 from adapters.service import ConfigService
 from adapters.sources.bootstrap import project_root
+from adapters.sources.layers import read_sources
 from adapters.wiring import open_service
+from eventstore.errors import ConfigError
 from eventstore.tokens import SCOPES, TokenStore
 
 _ISSUER_HELP = "who creates or revokes (recorded with the event)"
@@ -43,6 +45,7 @@ def serve(host: str, port: int | None, interval: float, workers: int) -> None:
     Example:
       parako-config serve --host 0.0.0.0 --port 9007 --workers 2
     """
+    guarded(_database_mode_only)
     if workers > 1:
         sys.exit(serve_workers(host, port, interval, workers))
 
@@ -60,6 +63,17 @@ def serve(host: str, port: int | None, interval: float, workers: int) -> None:
             await service.close()
 
     guarded(main)
+
+
+async def _database_mode_only() -> None:
+    """The API's tokens and the console's sessions live in the event store: in file mode no
+    token could sign in, so serving would advertise a console nobody can use."""
+    if read_sources(project_root(), os.environ).file_mode:
+        raise ConfigError(
+            "serve needs database mode: the API's tokens, the console's sessions and the "
+            "history live in the event store (set USE_FILE_CONFIG=false in runtime/.env); "
+            "`parako-config show` and `run` read a config file"
+        )
 
 
 @click.group()
@@ -103,7 +117,7 @@ async def create(
 @token.command(name="list")
 @click.option("--all", "show_all", is_flag=True, help="include revoked tokens")
 @click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
-@command
+@reading
 async def list_(service: ConfigService, show_all: bool, as_json: bool) -> None:
     """Token names, scopes, who created them and when (never the tokens).
 

@@ -38,6 +38,7 @@ from adapters.cli.support import (
     maybe_rehearsed,
     nonblank,
     parse_assignments,
+    reading,
     show_audit,
     show_diff,
 )
@@ -112,7 +113,7 @@ async def check(service: ConfigService, as_json: bool) -> None:
 @click.option("--tenant", "slug", help="a tenant's effective config (like `tenant show`)")
 @click.option("--explain", is_flag=True, help="what PATH is: label, description, type, default")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@command
+@reading
 async def show(
     service: ConfigService,
     path: str | None,
@@ -284,7 +285,7 @@ async def rollback(
     "--limit", default=10, show_default=True, type=click.IntRange(min=1), help="newest versions"
 )
 @click.option("--json", "as_json", is_flag=True, help="a JSON array, newest first")
-@command
+@reading
 async def history(service: ConfigService, limit: int, as_json: bool) -> None:
     """The newest versions: which, who, when, how and why.
 
@@ -306,7 +307,7 @@ async def history(service: ConfigService, limit: int, as_json: bool) -> None:
 @click.argument("old")
 @click.argument("new")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@command
+@reading
 async def diff(service: ConfigService, old: str, new: str, as_json: bool) -> None:
     """Differences between two versions, with impact warnings.
 
@@ -322,7 +323,7 @@ async def diff(service: ConfigService, old: str, new: str, as_json: bool) -> Non
 
 @main.command()
 @audit_options
-@command
+@reading
 async def audit(
     service: ConfigService,
     prefix: str | None,
@@ -346,7 +347,7 @@ async def audit(
 
 @main.command()
 @click.option("--version", "semver", help="a past version, e.g. 1.0.2")
-@command
+@reading
 async def export(service: ConfigService, semver: str | None) -> None:
     """The stored config as JSON, secrets masked.
 

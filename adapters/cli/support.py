@@ -54,13 +54,15 @@ def fail(code: int, message: str) -> None:
     sys.exit(code)
 
 
-def command(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+def command(
+    fn: Callable[..., Coroutine[Any, Any, None]], *, must_exist: bool = False
+) -> Callable[..., None]:
     """Run an async command with the service open, mapping errors to exit codes."""
 
     @wraps(fn)
     def run(*args: Any, **kwargs: Any) -> None:
         async def main() -> None:
-            service = await open_service(project_root(), os.environ)
+            service = await open_service(project_root(), os.environ, must_exist=must_exist)
             try:
                 await fn(service, *args, **kwargs)
             finally:
@@ -69,6 +71,12 @@ def command(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]
         guarded(lambda: main())
 
     return run
+
+
+def reading(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """:func:`command` for a command that only reads: where no store exists it says so (exit
+    1) instead of creating one and showing its defaults."""
+    return command(fn, must_exist=True)
 
 
 def guarded(make: Callable[[], Awaitable[None]]) -> None:

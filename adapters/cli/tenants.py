@@ -26,6 +26,7 @@ from adapters.cli.support import (
     maybe_rehearsed,
     nonblank,
     parse_assignments,
+    reading,
     show_audit,
     show_diff,
 )
@@ -95,7 +96,7 @@ async def create(
 
 @tenant.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@command
+@reading
 async def list_(service: ConfigService, as_json: bool) -> None:
     """Every tenant: slug, status, domain.
 
@@ -165,7 +166,7 @@ async def set_(
 @click.argument("slug", shell_complete=complete_tenant)
 @click.argument("path", required=False, shell_complete=complete_path)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@command
+@reading
 async def show(service: ConfigService, slug: str, path: str | None, as_json: bool) -> None:
     """The tenant's effective config (platform ⊕ overrides ⊕ policy ⊕ computed), or one PATH.
 
@@ -180,7 +181,7 @@ async def show(service: ConfigService, slug: str, path: str | None, as_json: boo
 @click.argument("slug", shell_complete=complete_tenant)
 @click.option("--version", "semver", help="the overrides as of this version")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@command
+@reading
 async def overrides(service: ConfigService, slug: str, semver: str | None, as_json: bool) -> None:
     """What the tenant overrides (stored values; tenant secrets masked).
 
@@ -200,7 +201,7 @@ async def overrides(service: ConfigService, slug: str, semver: str | None, as_js
     "--limit", default=10, show_default=True, type=click.IntRange(min=1), help="newest versions"
 )
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@command
+@reading
 async def history(service: ConfigService, slug: str, limit: int, as_json: bool) -> None:
     """The tenant's override versions, newest first.
 
@@ -223,7 +224,7 @@ async def history(service: ConfigService, slug: str, limit: int, as_json: bool) 
 @click.argument("old")
 @click.argument("new")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@command
+@reading
 async def diff(service: ConfigService, slug: str, old: str, new: str, as_json: bool) -> None:
     """Differences between two versions of the tenant's overrides, with impact warnings.
 
@@ -237,7 +238,7 @@ async def diff(service: ConfigService, slug: str, old: str, new: str, as_json: b
 @tenant.command()
 @click.argument("slug", shell_complete=complete_tenant)
 @audit_options
-@command
+@reading
 async def audit(
     service: ConfigService,
     slug: str,

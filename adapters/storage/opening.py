@@ -55,13 +55,23 @@ async def _open_mongodb(sources: Sources, chain: HashChain) -> EventLog:
     return await MongoEventLog.open(str(uri), chain)
 
 
+def sqlite_file(sources: Sources) -> Path | None:
+    """The SQLite database a deployment uses (None on another adapter). A relative
+    ``STORAGE_SQLITE_PATH`` is relative to the project root, not the working directory, so
+    every command of one project finds the same file."""
+    adapter = sources.bootstrap.overrides.get("storage.adapter", DEFAULT_ADAPTER)
+    if adapter != "sqlite":
+        return None
+    path = Path(sources.bootstrap.overrides.get("storage.sqlite.path", DEFAULT_SQLITE_PATH))
+    return path if path.is_absolute() else sources.root / path
+
+
 async def _open_sqlite(sources: Sources, chain: HashChain) -> EventLog:
-    """A relative ``STORAGE_SQLITE_PATH`` is relative to the project root, not the working
-    directory, so every command of one project finds the same file."""
     from adapters.storage.sqlite import SqliteEventLog
 
-    path = Path(sources.bootstrap.overrides.get("storage.sqlite.path", DEFAULT_SQLITE_PATH))
-    return await SqliteEventLog.open(path if path.is_absolute() else sources.root / path, chain)
+    path = sqlite_file(sources)
+    assert path is not None
+    return await SqliteEventLog.open(path, chain)
 
 
 #: adapter name (``STORAGE_ADAPTER``) → opener; the keys are the schema's choices
