@@ -379,3 +379,13 @@ def test_a_tenant_is_read_and_watched_with_both_versions(
     newer = app.get("/runtime", params={"tenant": "acme", "after": "1.0", "wait": "5s"})
     assert newer.status_code == 200
     assert newer.json()["data"]["branding"]["companyName"] == "Acme"
+
+
+def test_the_banner_warns_when_secrets_would_cross_a_network_in_clear() -> None:
+    from adapters.cli.workers import Started, banner
+
+    plain = Started(file_mode=False, version=1, port=9007, behind_tls=False)
+    assert "warning" not in banner("127.0.0.1", 9007, plain)
+    assert "plain HTTP" in banner("0.0.0.0", 9007, plain)
+    proxied = Started(file_mode=False, version=1, port=9007, behind_tls=True)
+    assert "warning" not in banner("0.0.0.0", 9007, proxied)

@@ -61,20 +61,41 @@ class Started:
     file_mode: bool
     version: int | None
     port: int
+    #: ``deployment.url`` is https: TLS is terminated in front of this process
+    behind_tls: bool = False
 
     @classmethod
     def of(cls, service: ConfigService) -> Started:
-        return cls(service.file_mode, service.version, service.config.deployment.server.port)
+        deployment = service.config.deployment
+        return cls(
+            service.file_mode,
+            service.version,
+            deployment.server.port,
+            deployment.url.lower().startswith("https://"),
+        )
+
+
+#: addresses only this machine can reach
+LOOPBACK: Final = ("127.0.0.1", "::1", "localhost")
 
 
 def banner(host: str, port: int, started: Started, workers: int = 1) -> str:
+    """The start line; and, when the API is reachable from other machines over plain HTTP, a
+    warning: the runtime routes answer with secrets in clear, and sign-in tokens travel too."""
     mode = "file" if started.file_mode else "database"
     many = f", {workers} workers" if workers > 1 else ""
-    return (
+    line = (
         f"parako-config API on http://{host}:{port}/api/v1 ({mode} mode, "
         f"version {started.version or '-'}{many}); OpenAPI at /api/v1/openapi, "
         f"admin console at http://{host}:{port}/admin"
     )
+    if host not in LOOPBACK and not started.behind_tls:
+        line += (
+            f"\nwarning: listening on {host} over plain HTTP, and deployment.url is not https: "
+            "tokens and the runtime config's secrets would cross the network in clear; "
+            "terminate TLS in front (and set DEPLOYMENT_URL=https://…) or listen on 127.0.0.1"
+        )
+    return line
 
 
 def listen(host: str, port: int) -> socket.socket:
