@@ -36,7 +36,9 @@ TENANT_READ: Final = "parako:cross-tenant:read"
 TENANT_WRITE: Final = "parako:cross-tenant:write"
 #: app processes: the runtime config with secrets in clear, and nothing else
 RUNTIME: Final = "parako:config:runtime"
-SCOPES: Final = (READ, WRITE, TENANT_READ, TENANT_WRITE, RUNTIME)
+#: issue, list and revoke tokens (the API's /tokens and the console's token page)
+TOKENS_ADMIN: Final = "parako:tokens:admin"
+SCOPES: Final = (READ, WRITE, TENANT_READ, TENANT_WRITE, RUNTIME, TOKENS_ADMIN)
 
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
@@ -103,6 +105,31 @@ def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
+class ScopeNotHeld(ValidationFailed):
+    """A token may only be given scopes its issuer holds (D29 in docs/decisions.md)."""
+
+    def __init__(self, missing: Iterable[str]) -> None:
+        self.missing = tuple(missing)
+        message = f"you cannot grant a scope your own token lacks: {', '.join(self.missing)}"
+        super().__init__([Issue("scopes", message)])
+
+
+class TokenNameTaken(ValidationFailed):
+    """An active token already has this name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__([Issue("name", "an active token has this name; revoke it first")])
+
+
+class NoActiveToken(ValidationFailed):
+    """No active token has this name (never created, or revoked already)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__([Issue("name", f"no active token named {name!r}")])
+
+
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         message = (
@@ -122,16 +149,32 @@ class TokenStore:
     async def tokens(self) -> dict[str, ApiToken]:
         return fold(await self._log.read_stream(TOKEN_STREAM))
 
-    async def create(self, name: str, scopes: Iterable[str], actor: str) -> tuple[ApiToken, str]:
-        """A new token named ``name``; returns it and its plaintext (shown once)."""
+    async def create(
+        self,
+        name: str,
+        scopes: Iterable[str],
+        actor: str,
+        *,
+        issuer_scopes: Iterable[str] | None = None,
+    ) -> tuple[ApiToken, str]:
+        """A new token named ``name``; returns it and its plaintext (shown once).
+
+        ``issuer_scopes`` are the scopes of the token that asks (the API, the console): the new
+        token gets none beyond them. ``None`` is the operator at the store (the CLI), who
+        already holds everything a token could grant.
+        """
         check_name(name)
         chosen = check_scopes(scopes)
+        if issuer_scopes is not None:
+            held = set(issuer_scopes)
+            missing = [scope for scope in chosen if scope not in held]
+            if missing:
+                raise ScopeNotHeld(missing)
         plaintext = new_token()
 
         def allowed(tokens: Mapping[str, ApiToken]) -> None:
             if name in tokens and tokens[name].active:
-                message = "an active token has this name; revoke it first"
-                raise ValidationFailed([Issue("name", message)])
+                raise TokenNameTaken(name)
 
         event = ApiTokenCreated(name, chosen, digest_of(plaintext), actor, self._clock())
         await self._append(event, allowed)
@@ -140,7 +183,7 @@ class TokenStore:
     async def revoke(self, name: str, actor: str) -> ApiToken:
         def allowed(tokens: Mapping[str, ApiToken]) -> None:
             if name not in tokens or not tokens[name].active:
-                raise ValidationFailed([Issue("name", f"no active token named {name!r}")])
+                raise NoActiveToken(name)
 
         await self._append(ApiTokenRevoked(name, actor, self._clock()), allowed)
         return (await self.tokens())[name]

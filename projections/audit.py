@@ -338,19 +338,29 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 
 
 def page(
-    entries: Sequence[AuditEntry], cursor: str | None, limit: int
+    entries: Sequence[AuditEntry],
+    cursor: str | None,
+    limit: int,
+    *,
+    newest_first: bool = False,
 ) -> tuple[list[AuditEntry], str | None]:
-    """One page of ``entries`` in log order, starting after ``cursor``.
+    """One page of ``entries`` in log order (``newest_first``: the reverse), starting after
+    ``cursor``.
 
     The cursor names the last entry returned rather than an offset, so entries appended between
-    two requests neither repeat nor push an entry out of the next page. ``next_cursor`` is
-    ``None`` on the last page.
+    two requests neither repeat nor push an entry out of the next page (newest first, they are
+    on the first page again). ``next_cursor`` is ``None`` on the last page.
     """
     if limit < 1:
         raise ValueError("limit must be >= 1")
-    ordered = sorted(entries, key=lambda entry: entry.key)
+    ordered = sorted(entries, key=lambda entry: entry.key, reverse=newest_first)
     after = decode_cursor(cursor) if cursor is not None else None
-    remaining = ordered if after is None else [e for e in ordered if e.key > after]
+    if after is None:
+        remaining = ordered
+    elif newest_first:
+        remaining = [e for e in ordered if e.key < after]
+    else:
+        remaining = [e for e in ordered if e.key > after]
     items = remaining[:limit]
     next_cursor = encode_cursor(items[-1].key) if len(remaining) > limit else None
     return items, next_cursor

@@ -893,3 +893,498 @@ def test_a_stale_confirmation_lists_its_edits_too(api: RunningApi) -> None:
     table = edits[: edits.index("</table>")]
     assert "typed-secret-value" not in table  # shown masked
     assert MASK in table
+
+
+# --- the audit trail: pages, filters in the URL, exports ---------------------------------------
+
+
+def _links(response: httpx.Response, rel: str) -> list[str]:
+    import html
+
+    return [
+        html.unescape(href) for href in re.findall(rf'href="([^"]+)" rel="{rel}"', response.text)
+    ]
+
+
+def _audit_rows(response: httpx.Response) -> list[str]:
+    body = response.text[response.text.index("<tbody>") : response.text.index("</tbody>")]
+    return re.findall(r'<time datetime="[^"]+">.*?</tr>', body, re.S)
+
+
+def test_the_audit_page_pages_with_the_apis_cursor_and_keeps_its_filters(api: RunningApi) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from projections.audit import decode_cursor
+
+    async def saves(service: ConfigService) -> None:
+        for n in range(60):
+            await service.save({"branding": {"companyName": f"Name {n}"}}, Author("bob", f"n{n}"))
+        await service.save({"application": {"title": "Other"}}, Author("carol", "other"))
+
+    api.run(saves)
+    console = Console(api, api.token("alice"))
+    first = console.get("/admin/settings/audit?path=branding.companyName&kind=change&actor=bob")
+    assert first.status_code == 200
+    assert "60 entries match, newest first; showing 1–50." in first.text
+    rows = _audit_rows(first)
+    assert len(rows) == 50
+    assert "Name 59" in rows[0]  # newest first
+    assert "application.title" not in first.text
+    (next_url,) = _links(first, "next")
+    query = parse_qs(urlsplit(next_url).query)
+    # the filters ride along, and the cursor is the API's own
+    assert query["path"] == ["branding.companyName"]
+    assert (query["kind"], query["actor"]) == (["change"], ["bob"])
+    assert decode_cursor(query["cursor"][0])[0] > 0
+
+    # an entry recorded meanwhile does not shift the next page
+    api.run(lambda s: s.save({"branding": {"companyName": "Late"}}, Author("bob", "late")))
+    second = console.get(next_url)
+    assert "showing 51–60." in second.text
+    assert [r for r in _audit_rows(second) if "Name 9<" in r or "Name 0<" in r]
+    assert not _links(second, "next")
+    assert _links(second, "first") == [
+        "/admin/settings/audit?path=branding.companyName&actor=bob&kind=change"
+    ]
+    shown = [re.findall(r"Name \d+", r)[-1] for r in rows + _audit_rows(second)]  # the "after"
+    assert shown == [f"Name {n}" for n in range(59, -1, -1)]
+
+    bad = console.get("/admin/settings/audit?cursor=not-a-cursor&kind=change")
+    assert bad.status_code == 400
+    assert "not valid" in bad.text
+
+
+def test_the_kind_filter_lists_every_kind_of_audit_entry(api: RunningApi) -> None:
+    from typing import get_args
+
+    from adapters.admin.routes_history import AUDIT_KINDS
+    from projections.audit import EntryKind
+
+    assert set(AUDIT_KINDS) == set(get_args(EntryKind))
+    console = Console(api, api.token("alice"))
+    page = console.get("/admin/settings/audit?kind=sign-out").text
+    select = page[page.index('<select id="a-kind"') : page.index("</select>")]
+    options = re.findall(r'<option value="([^"]*)"', select)
+    assert options == ["", *AUDIT_KINDS]
+    assert '<option value="sign-out" selected>' in select
+    # the tokens minted by the tests are audited like any token
+    tokens = console.get("/admin/settings/audit?kind=token").text
+    assert "API token created" in tokens
+    assert "alice" in tokens
+
+
+def test_audit_exports_hold_every_matching_entry_as_csv_and_json(api: RunningApi) -> None:
+    import csv
+    import io
+
+    secret = "smtp-password-never-exported"
+
+    async def saves(service: ConfigService) -> None:
+        for n in range(55):
+            await service.save({"branding": {"companyName": f"C{n}"}}, Author("bob", "bulk"))
+        await service.save({"branding": {"companyName": "=HYPERLINK(1)"}}, Author("bob", "+x"))
+        await service.save(
+            {"integrations": {"email": {"smtp_password": secret}}}, Author("bob", "smtp")
+        )
+
+    api.run(saves)
+    console = Console(api, api.token("alice"))
+    page = console.get("/admin/settings/audit?actor=bob")
+    csv_url, json_url = re.findall(r'href="(/admin/settings/audit/export[^"]+)"', page.text)
+    assert "actor=bob" in csv_url
+    assert "format=csv" in csv_url
+    exported = console.get(csv_url.replace("&amp;", "&"))
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["content-disposition"].startswith('attachment; filename="')
+    assert exported.headers["cache-control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(rows) == 57  # every entry, not one page
+    assert {row["who"] for row in rows} == {"bob"}
+    assert rows[0]["new"] == "C0"  # oldest first
+    assert rows[55]["new"] == "'=HYPERLINK(1)"  # a formula is made inert
+    assert rows[55]["why"] == "'+x"
+    assert secret not in exported.text
+    assert rows[56]["new"] == MASK
+
+    as_json = console.get(json_url.replace("&amp;", "&"))
+    assert as_json.headers["content-type"].startswith("application/json")
+    body = as_json.json()
+    assert body["filters"] == {"actor": "bob"}
+    assert body["count"] == len(body["entries"]) == 57
+    assert body["entries"][55]["new"] == "=HYPERLINK(1)"
+    assert secret not in as_json.text
+    only_reveals = console.get("/admin/settings/audit/export?format=json&kind=reveal").json()
+    assert only_reveals["count"] == 0
+    assert console.get("/admin/settings/audit/export?format=xml").status_code == 400
+    reader = Console(api, api.token("tenants-only", TENANT_READ))
+    assert reader.get("/admin/settings/audit/export?format=csv").status_code == 403
+
+
+def test_audit_pages_newest_first_with_the_same_cursor() -> None:
+    from datetime import UTC, datetime
+
+    from projections.audit import AuditEntry, encode_cursor, page
+
+    def entry(position: int, index: int) -> AuditEntry:
+        at = datetime(2030, 1, 1, tzinfo=UTC)
+        return AuditEntry(
+            "change", "a", at, "", "p", 0, 1, 1, "1.0.0", "save", "s", position, index
+        )
+
+    entries = [entry(p, i) for p in (1, 2, 3) for i in (0, 1)]
+    first, cursor = page(entries, None, 4, newest_first=True)
+    assert [e.key for e in first] == [(3, 1), (3, 0), (2, 1), (2, 0)]
+    assert cursor == encode_cursor((2, 0))
+    rest, last = page(entries, cursor, 4, newest_first=True)
+    assert ([e.key for e in rest], last) == ([(1, 1), (1, 0)], None)
+    after = page(entries, cursor, 4)[0]  # oldest first: what comes after it in the log
+    assert [e.key for e in after] == [(2, 1), (3, 0), (3, 1)]
+
+
+# --- the site root, the icon, the look --------------------------------------------------------
+
+
+def test_the_root_redirects_to_the_console_and_the_icon_is_served(api: RunningApi) -> None:
+    client = httpx.Client(base_url=api.base_url, timeout=30)
+    root = client.get("/")
+    assert (root.status_code, root.headers["location"]) == (302, "/admin")
+    assert client.get("/", follow_redirects=True).url.path == "/admin/login"
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"
+    svg = client.get("/admin/static/favicon.svg")
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert svg.text.startswith("<svg")
+    login = client.get("/admin/login").text
+    assert '<link rel="icon" href="/admin/static/favicon.svg" type="image/svg+xml">' in login
+    # the API's own paths are untouched, and its 404 keeps its shape
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert client.get("/api/v1/health").status_code == 200
+    # no setting may take the icon's path
+    writer = api.client(api.token("writer"))
+    refused = writer.put("/config/features", json={"metrics": {"path": "/favicon.ico"}})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["path"] == "features.metrics.path"
+
+
+def test_the_stylesheet_has_a_dark_scheme_and_never_breaks_words_anywhere(
+    api: RunningApi,
+) -> None:
+    css = httpx.get(f"{api.base_url}/admin/static/admin.css").text
+    assert "@media (prefers-color-scheme: dark)" in css
+    assert "overflow-wrap: anywhere" not in css.split("table.list, table.diff {")[1].split("}")[1]
+    assert ".table-scroll" in css
+    page = Console(api, api.token("alice")).get("/admin/settings/audit").text
+    assert '<meta name="color-scheme" content="light dark">' in page
+    assert '<div class="table-scroll">' in page
+
+
+# --- tenants: create, edit a section with a preview, reset, roll back -------------------------
+
+
+def _tenant_field(html: str, path: str) -> str:
+    """The markup of one field of a tenant's section editor."""
+    start = html.index(f'data-path="{path}"')
+    ends = [html.find(m, start + 1) for m in ('data-path="', "</fieldset>")]
+    return html[start : min(e for e in ends if e != -1)]
+
+
+def _tenant_overrides(api: RunningApi, slug: str = "acme") -> tuple[int, dict[str, Any]]:
+    async def read(service: ConfigService) -> tuple[int, dict[str, Any]]:
+        assert service.tenants is not None
+        state = await service.tenants.overrides(slug)
+        return state.version, service.tenants.commands.plaintext(slug, state)
+
+    return api.run(read)
+
+
+def test_a_tenant_writer_creates_tenants_and_a_reader_only_looks(tenant_api: RunningApi) -> None:
+    from eventstore.tokens import TENANT_WRITE
+
+    writer = Console(tenant_api, tenant_api.token("ops", READ, TENANT_READ, TENANT_WRITE))
+    listing = writer.get("/admin/tenants").text
+    assert 'action="/admin/tenants"' in listing
+    refused = writer.post("/admin/tenants", {"slug": "Not A Slug"})
+    assert refused.status_code == 422
+    assert "not created" in refused.text
+    assert 'value="Not A Slug"' in refused.text  # what was typed stays
+    created = writer.post(
+        "/admin/tenants",
+        {"slug": "globex", "display_name": "Globex", "domain": "", "reason": "onboarding"},
+    )
+    assert created.headers["location"] == "/admin/tenants/globex?created=1"
+    detail = writer.get(created.headers["location"]).text
+    assert "Tenant created" in detail
+    assert 'href="/admin/tenants/globex/sections/oidc"' in detail
+    assert writer.post("/admin/tenants", {"slug": "globex"}).status_code == 422  # exists
+
+    reader = Console(tenant_api, tenant_api.token("auditor", TENANT_READ))
+    assert 'action="/admin/tenants"' not in reader.get("/admin/tenants").text
+    assert reader.post("/admin/tenants", {"slug": "initech"}).status_code == 403
+    editor = reader.get("/admin/tenants/acme/sections/branding")
+    assert editor.status_code == 200
+    assert 'name="branding.companyName"' not in editor.text  # read-only: no named inputs
+    assert "Read-only" in editor.text
+    for path in (
+        "/admin/tenants/acme/sections/branding",
+        "/admin/tenants/acme/sections/branding/save",
+        "/admin/tenants/acme/sections/branding/reset",
+        "/admin/tenants/acme/rollback",
+    ):
+        assert reader.post(path, {"reason": "x"}).status_code == 403, path
+    assert reader.get("/admin/tenants/acme/history/1.0.0").status_code == 403
+    assert _tenant_overrides(tenant_api)[0] == 0
+
+
+def test_a_tenant_section_is_previewed_with_the_policy_then_saved(tenant_api: RunningApi) -> None:
+    from adapters.admin.tenant_editor import section_paths
+    from eventstore.tokens import TENANT_WRITE
+
+    console = Console(tenant_api, tenant_api.token("ops", READ, TENANT_READ, TENANT_WRITE))
+    editor = console.get("/admin/tenants/acme/sections/oidc")
+    assert editor.status_code == 200
+    listed = re.findall(r'class="field tenant-field [^"]*" data-path="([^"]+)"', editor.text)
+    assert listed == list(section_paths("oidc"))  # the allow-list only
+    assert 'data-path="oidc.issuer"' not in editor.text
+    # an empty input inherits, and shows what it inherits
+    access = _tenant_field(editor.text, "oidc.token_ttl.access_token")
+    assert 'value=""' in access
+    assert 'Platform value: <span class="inherited-value">3600</span>' in access
+    version = hidden(editor, "_version")
+
+    preview = console.post(
+        "/admin/tenants/acme/sections/oidc",
+        {"_version": version, "oidc.token_ttl.access_token": "999999"},
+    )
+    assert preview.status_code == 200
+    adjustments = preview.text[preview.text.index('id="adjustments-title"') :]
+    row = re.search(
+        r"<tr><th scope=\"row\"><code>oidc.token_ttl.access_token</code>.*?</tr>", adjustments, re.S
+    )
+    assert row
+    assert "999999" in row.group(0)
+    assert "3600" in row.group(0)
+    assert "oidc.token_ttl.access_token" in preview.text[preview.text.index('id="changes-title"') :]
+    assert _tenant_overrides(tenant_api)[0] == 0  # a preview writes nothing
+
+    saved = console.post(
+        "/admin/tenants/acme/sections/oidc/save",
+        {"pending": hidden(preview, "pending"), "reason": "shorter tokens"},
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/admin/tenants/acme?saved=1.0.0&adjusted=1"
+    assert "the platform policy adjusted 1 value(s)" in console.get(saved.headers["location"]).text
+    version_now, stored = _tenant_overrides(tenant_api)
+    assert (version_now, stored) == (1, {"oidc": {"token_ttl": {"access_token": 3600}}})
+    shown = console.get("/admin/tenants/acme/sections/oidc").text
+    kept = _tenant_field(shown, "oidc.token_ttl.access_token")
+    assert 'value="3600"' in kept  # what the policy kept is stored
+    assert (
+        '<div class="field tenant-field override" data-path="oidc.token_ttl.access_token"' in shown
+    )
+    audit = console.get("/admin/settings/audit?kind=adjustment").text
+    assert "oidc.token_ttl.access_token" in audit
+    assert "must be &lt;= platform value (3600)" in audit
+    changes = console.get("/admin/settings/audit?kind=change&actor=ops&path=oidc").text
+    assert "shorter tokens" in changes
+    assert "tenant acme" in changes
+
+    # a value the schema refuses comes back next to its input, and nothing is written
+    bad = console.post(
+        "/admin/tenants/acme/sections/branding",
+        {"_version": "1", "branding.colors.light.primary": "blue", "branding.companyName": "Acme"},
+    )
+    assert bad.status_code == 422
+    assert 'id="t-branding-colors-light-primary-error">Invalid hex color</p>' in bad.text
+    assert 'value="Acme"' in bad.text
+    assert _tenant_overrides(tenant_api)[0] == 1
+
+    # a preview made before someone else's write cannot be saved over it
+    stale = console.post(
+        "/admin/tenants/acme/sections/branding",
+        {"_version": "1", "branding.companyName": "Acme"},
+    )
+
+    async def other_writer(service: ConfigService) -> None:
+        assert service.tenants is not None
+        await service.tenants.save(
+            "acme", {"branding": {"companyName": "Theirs"}}, Author("b", "x")
+        )
+
+    tenant_api.run(other_writer)
+    conflict = console.post(
+        "/admin/tenants/acme/sections/branding/save", {"pending": hidden(stale, "pending")}
+    )
+    assert conflict.status_code == 409
+    assert CONFLICT in conflict.text
+    assert _tenant_overrides(tenant_api)[1]["branding"] == {"companyName": "Theirs"}
+
+
+def test_tenant_secrets_stay_masked_and_a_guess_always_shows_as_a_change(
+    tenant_api: RunningApi,
+) -> None:
+    from eventstore.tokens import TENANT_WRITE
+
+    secret = "tenant-smtp-password"
+    console = Console(tenant_api, tenant_api.token("ops", READ, TENANT_READ, TENANT_WRITE))
+    preview = console.post(
+        "/admin/tenants/acme/sections/integrations",
+        {"_version": "0", "integrations.email.smtp_password": secret},
+    )
+    assert preview.status_code == 200
+    assert secret not in preview.text
+    save = {"pending": hidden(preview, "pending")}
+    assert console.post("/admin/tenants/acme/sections/integrations/save", save).status_code == 303
+    assert _tenant_overrides(tenant_api)[1]["integrations"]["email"]["smtp_password"] == secret
+    editor = console.get("/admin/tenants/acme/sections/integrations")
+    assert secret not in editor.text
+    field = editor.text[editor.text.index('id="t-integrations-email-smtp_password"') - 200 :]
+    assert f'value="{MASK}"' in field[:500]
+    # the right guess is shown as a change all the same (never an oracle)
+    guess = console.post(
+        "/admin/tenants/acme/sections/integrations",
+        {"_version": "1", "integrations.email.smtp_password": secret},
+    )
+    assert (
+        "integrations.email.smtp_password" in guess.text[guess.text.index('id="changes-title"') :]
+    )
+    # leaving the mask keeps the secret
+    kept = console.post(
+        "/admin/tenants/acme/sections/integrations",
+        {"_version": "1", "integrations.email.smtp_password": MASK},
+    )
+    assert "0 overrides will change" in kept.text
+
+
+def test_a_tenant_section_resets_and_the_overrides_roll_back(tenant_api: RunningApi) -> None:
+    from eventstore.tokens import TENANT_WRITE
+
+    async def two_writes(service: ConfigService) -> None:
+        assert service.tenants is not None
+        await service.tenants.save("acme", {"branding": {"companyName": "One"}}, Author("o", "1"))
+        await service.tenants.save("acme", {"branding": {"companyName": "Two"}}, Author("o", "2"))
+
+    tenant_api.run(two_writes)
+    console = Console(tenant_api, tenant_api.token("ops", READ, TENANT_READ, TENANT_WRITE))
+    history = console.get("/admin/tenants/acme/history").text
+    assert history.index('id="v-1.0.1"') < history.index('id="v-1.0.0"')  # newest first
+    assert 'href="/admin/tenants/acme/history/1.0.0"' in history
+    diff = console.get("/admin/tenants/acme/diff?from=1.0.0&to=1.0.1").text
+    assert "One" in diff
+    assert "Two" in diff
+    assert console.get("/admin/tenants/acme/diff?from=9.9.9&to=1.0.1").status_code == 404
+
+    form = console.get("/admin/tenants/acme/history/1.0.0")
+    assert "Two" in form.text
+    assert "One" in form.text
+    missing_reason = console.post(
+        "/admin/tenants/acme/rollback", {"version": "1.0.0", "_version": "2", "reason": ""}
+    )
+    assert missing_reason.status_code == 422
+    assert "A reason is required to roll back." in missing_reason.text
+    rolled = console.post(
+        "/admin/tenants/acme/rollback",
+        {"version": "1.0.0", "_version": hidden(form, "_version"), "reason": "undo"},
+    )
+    assert rolled.headers["location"] == "/admin/tenants/acme/history?rolled_back=1.0.2"
+    assert _tenant_overrides(tenant_api)[1] == {"branding": {"companyName": "One"}}
+    assert "rolled back to 1.0.0" in console.get(rolled.headers["location"]).text
+
+    reset = console.post(
+        "/admin/tenants/acme/sections/branding/reset", {"_version": "3", "reason": "inherit"}
+    )
+    assert reset.headers["location"] == "/admin/tenants/acme?reset=branding"
+    assert _tenant_overrides(tenant_api) == (4, {})
+
+    # an emptied form is a reset too: previewed, then saved
+    async def override(service: ConfigService) -> None:
+        assert service.tenants is not None
+        await service.tenants.save("acme", {"branding": {"companyName": "X"}}, Author("o", "3"))
+
+    tenant_api.run(override)
+    emptied = console.post(
+        "/admin/tenants/acme/sections/branding", {"_version": "5", "branding.companyName": ""}
+    )
+    assert "1 override will change" in emptied.text
+    done = console.post(
+        "/admin/tenants/acme/sections/branding/save", {"pending": hidden(emptied, "pending")}
+    )
+    assert done.status_code == 303
+    assert _tenant_overrides(tenant_api) == (6, {})
+
+
+# --- API tokens in the console ----------------------------------------------------------------
+
+
+def test_the_token_page_issues_a_token_once_and_revokes_it_both_audited(api: RunningApi) -> None:
+    from eventstore.tokens import TOKENS_ADMIN
+
+    console = Console(api, api.token("admin", READ, TOKENS_ADMIN))
+    listing = console.get("/admin/tokens")
+    assert listing.status_code == 200
+    assert '<a href="/admin/tokens">Tokens</a>' in listing.text
+    issued = console.post("/admin/tokens", {"name": "ci-bot", "scopes": [READ]})
+    assert issued.status_code == 200
+    assert issued.headers["cache-control"] == "no-store"
+    plaintext = re.search(r'id="new-token" class="token-value" value="(pkc_[^"]+)"', issued.text)
+    assert plaintext
+    token = plaintext.group(1)
+    assert api.client(token).get("/config").status_code == 200
+    again = console.get("/admin/tokens").text
+    assert token not in again  # shown once
+    assert 'id="token-ci-bot"' in again
+    assert console.post("/admin/tokens", {"name": "ci-bot", "scopes": [READ]}).status_code == 422
+
+    revoked = console.post("/admin/tokens/ci-bot/revoke", {})
+    assert revoked.headers["location"] == "/admin/tokens?revoked=ci-bot"
+    assert api.client(token).get("/config").status_code == 401
+    assert console.post("/admin/tokens/ci-bot/revoke", {}).status_code == 404
+    audit = console.get("/admin/settings/audit?kind=token&actor=admin").text
+    rows = [r for r in _audit_rows(console.get("/admin/settings/audit?kind=token&actor=admin"))]
+    assert len(rows) == 2
+    assert "API token revoked" in rows[0]
+    assert "API token created" in rows[1]
+    assert "ci-bot" in audit
+    assert token not in audit
+
+
+def test_a_token_gets_no_scope_its_issuer_lacks(api: RunningApi) -> None:
+    from eventstore.tokens import TOKEN_STREAM, TOKENS_ADMIN, WRITE
+
+    console = Console(api, api.token("delegate", READ, TOKENS_ADMIN))
+    page = console.get("/admin/tokens").text
+    write_box = re.search(rf'<input type="checkbox" [^>]*value="{WRITE}"[^>]*>', page)
+    assert write_box
+    assert "disabled" in write_box.group(0)
+
+    async def head(service: ConfigService) -> int:
+        return await service.event_log.stream_version(TOKEN_STREAM)
+
+    before = api.run(head)
+    refused = console.post("/admin/tokens", {"name": "escalated", "scopes": [READ, WRITE]})
+    assert refused.status_code == 403
+    assert f"you cannot grant a scope your own token lacks: {WRITE}" in refused.text
+    assert api.run(head) == before
+    assert console.post("/admin/tokens", {"name": "bad name!", "scopes": [READ]}).status_code == 422
+    assert console.post("/admin/tokens", {"name": "none", "scopes": []}).status_code == 422
+
+
+def test_the_token_page_needs_its_scope_and_a_csrf_token(api: RunningApi) -> None:
+    from eventstore.tokens import TOKENS_ADMIN
+
+    reader = Console(api, api.token("reader", READ))
+    assert reader.get("/admin/tokens").status_code == 403
+    assert '<a href="/admin/tokens">' not in reader.get("/admin/settings").text
+    assert reader.post("/admin/tokens", {"name": "x", "scopes": [READ]}).status_code == 403
+    admin = Console(api, api.token("keys-only", TOKENS_ADMIN))
+    assert admin.landing == "/admin/tokens"
+    assert (
+        admin.post("/admin/tokens", {"name": "x", "scopes": [TOKENS_ADMIN]}, csrf=False).status_code
+        == 403
+    )
+    assert admin.post("/admin/tokens/reader/revoke", {}, csrf=False).status_code == 403
+    assert api.client(api.token("probe", READ)).get("/config").status_code == 200  # reader lives

@@ -356,3 +356,290 @@ def test_a_conflict_keeps_the_edits_and_reapplies_the_others(page: Page, api: Ru
     assert page.locator("#saved").inner_text() == "Saved as version 1.0.2."
     assert page.get_by_label("Company name", exact=True).input_value() == "Theirs"
     assert page.get_by_label("Body font", exact=True).input_value() == "Inter, sans-serif"
+
+
+# --- tenants, tokens, and how the pages look (width, dark scheme, icon) -------------------------
+
+#: words (split at spaces and after hyphens) that the layout broke across lines, in table cells
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll("main table th, main table td")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const pattern = /[^\\s-]+-?/g;
+      for (let m = pattern.exec(node.textContent); m; m = pattern.exec(node.textContent)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0);
+        const lines = new Set(rects.map((r) => Math.round(r.top)));
+        if (lines.size > 1) { broken.push(m[0]); }
+      }
+    }
+  }
+  return broken;
+}"""
+#: how far the page itself scrolls sideways (tables scroll inside their own container)
+PAGE_OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+def contrast(foreground: str, background: str) -> float:
+    """The WCAG contrast ratio of two ``rgb(…)`` colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def new_page(chromium: Browser, width: int, *, dark: bool = False) -> Page:
+    context = chromium.new_context(
+        viewport={"width": width, "height": 900}, color_scheme="dark" if dark else "light"
+    )
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def sign_in_at(page: Page, api: RunningApi, token: str, landing: str = r"/admin/settings$") -> None:
+    page.goto(f"{api.base_url}/admin/login")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(landing))
+
+
+def check_layout(page: Page, where: str) -> None:
+    assert page.evaluate(BROKEN_WORDS) == [], where
+    assert page.evaluate(PAGE_OVERFLOW) <= 0, where
+
+
+async def _long_audit_trail(service: ConfigService) -> None:
+    from eventstore.commands import Author
+
+    await service.save(
+        {
+            "security": {
+                "authentication": {"multi_factor": {"email": {"code_ttl_seconds": 900}}},
+            },
+            "branding": {"companyName": "Globex Corporation International"},
+            "application": {"locales": {"available": ["en", "de", "fr", "es", "pt-BR"]}},
+        },
+        Author("release-manager@example.com", "quarterly configuration review with the auditors"),
+    )
+
+
+def test_tables_stay_readable_at_1366_and_390_pixels(chromium: Browser, api: RunningApi) -> None:
+    from eventstore.tokens import TOKENS_ADMIN
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    admin = token(api, "alice", READ, TOKENS_ADMIN)
+    in_thread(lambda: api.run(_long_audit_trail))
+    pages = {
+        "audit": "/admin/settings/audit",
+        "history": "/admin/settings/history",
+        "diff": "/admin/settings/diff?from=1.0.0&to=1.0.1&view=side",
+        "health": "/admin/settings/health",
+        "tokens": "/admin/tokens",
+        "overview": "/admin/settings",
+    }
+    for width in (1366, 390):
+        tab = new_page(chromium, width)
+        try:
+            sign_in_at(tab, api, admin)
+            for name, path in pages.items():
+                tab.goto(f"{api.base_url}{path}")
+                check_layout(tab, f"{name} at {width} px")
+            tab.goto(f"{api.base_url}/admin/settings/audit")
+            cell = tab.locator("table.audit tbody tr", has_text="code_ttl_seconds").locator("code")
+            assert (
+                cell.inner_text() == "security.authentication.multi_factor.email.code_ttl_seconds"
+            )
+            tab.screenshot(path=str(ARTIFACTS / f"admin-audit-{width}.png"), full_page=True)
+            if width == 1366:  # wide enough: the audit table needs no sideways scroll
+                scroll = tab.locator(".table-scroll").first
+                assert scroll.evaluate("e => e.scrollWidth - e.clientWidth") <= 0
+        finally:
+            tab.context.close()
+
+
+def test_the_dark_scheme_keeps_text_readable(chromium: Browser, api: RunningApi) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab = new_page(chromium, 1366, dark=True)
+    try:
+        sign_in_at(tab, api, token(api, "alice"))
+        tab.goto(f"{api.base_url}/admin/settings/audit")
+        style = "(e, p) => getComputedStyle(e)[p]"
+        body = tab.locator("body")
+        background = body.evaluate(style, "backgroundColor")
+        assert contrast(background, "rgb(0, 0, 0)") < 1.5  # a dark page, not a white one
+        checks = {
+            "body text": (tab.locator("main h1"), background),
+            "link": (tab.locator("main a").first, background),
+            "table header": (
+                tab.locator("table.audit thead th").first,
+                tab.locator("table.audit thead th").first.evaluate(style, "backgroundColor"),
+            ),
+            "input": (
+                tab.locator("#a-path"),
+                tab.locator("#a-path").evaluate(style, "backgroundColor"),
+            ),
+        }
+        for name, (element, behind) in checks.items():
+            ratio = contrast(element.evaluate(style, "color"), behind)
+            assert ratio >= 4.5, (name, ratio)
+        tab.screenshot(path=str(ARTIFACTS / "admin-audit-dark.png"), full_page=True)
+    finally:
+        tab.context.close()
+
+
+def test_no_page_asks_for_a_missing_file(page: Page, api: RunningApi) -> None:
+    """The favicon used to 404 on every page."""
+    failures: list[str] = []
+    page.on("response", lambda r: failures.append(r.url) if r.status >= 400 else None)
+    sign_in(page, api, token(api, "alice"))
+    for path in ("/admin/settings/audit", "/admin/settings/history", "/admin/settings/health"):
+        page.goto(f"{api.base_url}{path}")
+    page.goto(f"{api.base_url}/")
+    assert page.url.endswith("/admin/settings")  # the root sends people to the console
+    icon = page.request.get(f"{api.base_url}/favicon.ico")
+    assert icon.ok
+    assert icon.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert failures == []
+
+
+def test_audit_filters_page_and_export_in_the_browser(page: Page, api: RunningApi) -> None:
+    async def saves(service: ConfigService) -> None:
+        from eventstore.commands import Author
+
+        for n in range(55):
+            await service.save({"branding": {"companyName": f"N{n}"}}, Author("bob", "bulk"))
+
+    in_thread(lambda: api.run(saves))
+    sign_in(page, api, token(api, "alice"))
+    page.goto(f"{api.base_url}/admin/settings/audit")
+    page.get_by_label("Actor").fill("bob")
+    page.get_by_label("Kind").select_option("change")
+    page.get_by_role("button", name="Filter").click()
+    assert "actor=bob" in page.url
+    assert "kind=change" in page.url
+    assert "55 entries match" in page.inner_text("#audit-count")
+    page.get_by_role("link", name="Older entries »").click()
+    assert "cursor=" in page.url
+    assert "actor=bob" in page.url
+    assert page.get_by_label("Actor").input_value() == "bob"  # the form shows the filters
+    assert page.locator("table.audit tbody tr").count() == 5
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    saved = Path(download.value.path())
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("when,who,kind")
+    assert len(lines) == 56
+
+
+def test_a_tenant_is_created_edited_with_a_preview_reset_and_rolled_back(
+    chromium: Browser, tenant_api: RunningApi
+) -> None:
+    from eventstore.tokens import TENANT_READ, TENANT_WRITE
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ops = token(tenant_api, "ops", READ, TENANT_READ, TENANT_WRITE)
+    tab = new_page(chromium, 1366)
+    tab.on("dialog", lambda dialog: dialog.accept())
+    try:
+        sign_in_at(tab, tenant_api, ops)
+        tab.get_by_role("link", name="Tenants").click()
+        tab.get_by_label("Slug (required)").fill("globex")
+        tab.get_by_label("Display name").fill("Globex")
+        tab.get_by_role("button", name="Create tenant").click()
+        assert "Tenant created" in tab.locator("#flash").inner_text()
+
+        tab.get_by_role("link", name="Edit OIDC overrides").click()
+        access = tab.get_by_label("Access token", exact=False).first
+        assert access.input_value() == ""  # inherited
+        hint = tab.locator('.field[data-path="oidc.token_ttl.access_token"] .hint')
+        assert "Platform value: 3600" in hint.inner_text()
+        tab.locator("#t-oidc-token_ttl-access_token").fill("999999")
+        tab.get_by_role("button", name="Preview changes…").click()
+        row = tab.locator("table.adjustments tbody tr", has_text="oidc.token_ttl.access_token")
+        assert "999999" in row.inner_text()
+        assert "3600" in row.inner_text()
+        tab.screenshot(path=str(ARTIFACTS / "admin-tenant-preview.png"), full_page=True)
+        tab.get_by_label("Why (recorded with the version)").fill("shorter sessions")
+        tab.get_by_role("button", name="Confirm and save").click()
+        assert "adjusted 1 value" in tab.locator("#flash").inner_text()
+
+        tab.get_by_role("link", name="Edit Branding overrides").click()
+        tab.get_by_label("Company name", exact=True).fill("Globex Inc")
+        tab.get_by_role("button", name="Preview changes…").click()
+        assert tab.locator("#no-adjustments").is_visible()
+        tab.get_by_role("button", name="Confirm and save").click()
+        tab.get_by_role("link", name="Edit Branding overrides").click()
+        assert tab.get_by_label("Company name", exact=True).input_value() == "Globex Inc"
+        tab.screenshot(path=str(ARTIFACTS / "admin-tenant-editor.png"))
+        tab.get_by_role("button", name="Reset Branding").click()  # confirmed by the dialog
+        assert "inherited again" in tab.locator("#flash").inner_text()
+
+        tab.get_by_role("link", name="History of the overrides").click()
+        tab.get_by_role("link", name="Roll back to version 1.0.1").click()
+        assert "Globex Inc" in tab.inner_text("ul.diff")
+        tab.get_by_role("button", name="Roll back to 1.0.1").click()
+        assert tab.locator("#reason-error").inner_text() == "A reason is required to roll back."
+        tab.get_by_label("Why roll back (required)").fill("branding came back")
+        tab.get_by_role("button", name="Roll back to 1.0.1").click()
+        assert "version 1.0.3" in tab.locator("#flash").inner_text()
+        tab.screenshot(path=str(ARTIFACTS / "admin-tenant-history.png"), full_page=True)
+        tab.goto(f"{tenant_api.base_url}/admin/tenants/globex/sections/branding")
+        assert tab.get_by_label("Company name", exact=True).input_value() == "Globex Inc"
+        check_layout(tab, "tenant editor at 1366 px")
+    finally:
+        tab.context.close()
+    narrow = new_page(chromium, 390)
+    try:
+        sign_in_at(narrow, tenant_api, ops)
+        for path in ("/admin/tenants/globex", "/admin/tenants/globex/sections/security"):
+            narrow.goto(f"{tenant_api.base_url}{path}")
+            check_layout(narrow, f"{path} at 390 px")
+        narrow.screenshot(path=str(ARTIFACTS / "admin-tenant-390.png"), full_page=True)
+    finally:
+        narrow.context.close()
+
+
+def test_a_token_is_issued_once_and_revoked_in_the_browser(
+    chromium: Browser, api: RunningApi
+) -> None:
+    from eventstore.tokens import TOKENS_ADMIN, WRITE
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab = new_page(chromium, 1366)
+    tab.on("dialog", lambda dialog: dialog.accept())
+    try:
+        sign_in_at(tab, api, token(api, "keys", READ, TOKENS_ADMIN))
+        tab.get_by_role("link", name="Tokens").click()
+        assert tab.locator(f'input[value="{WRITE}"]').is_disabled()  # keys lacks it
+        tab.get_by_label("Name (required)").fill("ci-bot")
+        tab.locator(f'input[value="{READ}"]').check()
+        tab.get_by_role("button", name="Issue token").click()
+        value = tab.locator("#new-token")
+        plaintext = value.input_value()
+        assert plaintext.startswith("pkc_")
+        assert tab.evaluate("document.activeElement.id") == "new-token"  # selected to copy
+        tab.screenshot(path=str(ARTIFACTS / "admin-token-issued.png"))
+        assert in_thread(lambda: api.client(plaintext).get("/config").status_code) == 200
+
+        tab.get_by_role("link", name="Back to the tokens").click()
+        assert plaintext not in tab.content()
+        tab.get_by_role("button", name="Revoke ci-bot").click()  # confirmed by the dialog
+        assert "ci-bot revoked" in tab.locator("#flash").inner_text()
+        assert in_thread(lambda: api.client(plaintext).get("/config").status_code) == 401
+        tab.screenshot(path=str(ARTIFACTS / "admin-tokens.png"), full_page=True)
+
+        tab.goto(f"{api.base_url}/admin/settings/audit?kind=token&actor=keys")
+        rows = tab.locator("table.audit tbody tr")
+        assert rows.count() == 2
+        assert "API token revoked" in rows.nth(0).inner_text()
+        assert "API token created" in rows.nth(1).inner_text()
+        assert plaintext not in tab.content()
+    finally:
+        tab.context.close()

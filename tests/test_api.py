@@ -14,7 +14,16 @@ from adapters.service import ConfigService
 from eventstore.commands import Author
 from eventstore.errors import VersionConflict
 from eventstore.secret import MASK
-from eventstore.tokens import READ, SCOPES, TENANT_READ, TENANT_WRITE, WRITE, TokenStore
+from eventstore.tokens import (
+    READ,
+    SCOPES,
+    TENANT_READ,
+    TENANT_WRITE,
+    TOKEN_STREAM,
+    TOKENS_ADMIN,
+    WRITE,
+    TokenStore,
+)
 
 CONFLICT = "Configuration was modified by another user. Please refresh the page and try again."
 
@@ -46,6 +55,9 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/tenants/acme/config", None, TENANT_READ),
     ("GET", "/tenants/acme/config/branding", None, TENANT_READ),
     ("PUT", "/tenants/acme/config/branding", {"companyName": "A"}, TENANT_WRITE),
+    ("GET", "/tokens", None, TOKENS_ADMIN),
+    ("POST", "/tokens", {"name": "matrix", "scopes": [TOKENS_ADMIN]}, TOKENS_ADMIN),
+    ("DELETE", "/tokens/nobody", None, TOKENS_ADMIN),
 ]
 
 
@@ -425,3 +437,74 @@ def test_serve_runs_in_file_mode_with_health_and_the_console_banner(tmp_path: Pa
         page = httpx.get(f"{api.base_url}/admin/login", timeout=30)
         assert page.status_code == 200
         assert "do not persist" in page.text or "not persist" in page.text
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+def test_tokens_are_issued_listed_and_revoked_and_every_step_is_audited(api: RunningApi) -> None:
+    admin = api.client(api.token("keys", READ, WRITE, TOKENS_ADMIN))
+    issued = admin.post("/tokens", json={"name": "deploy-bot", "scopes": [READ, WRITE]})
+    assert issued.status_code == 201
+    assert issued.headers["cache-control"] == "no-store"
+    data = issued.json()["data"]
+    assert data["name"] == "deploy-bot"
+    assert (data["scopes"], data["created_by"], data["active"]) == ([READ, WRITE], "keys", True)
+    token = data["token"]
+    assert token.startswith("pkc_")
+    bot = api.client(token)
+    assert bot.put("/config/branding", json={"companyName": "Bot"}).status_code == 200
+
+    listed = admin.get("/tokens")
+    assert listed.headers["cache-control"] == "no-store"
+    names = {t["name"]: t for t in listed.json()["data"]}
+    assert names["deploy-bot"]["active"] is True
+    assert token not in listed.text
+    assert "digest" not in listed.text
+    again = admin.post("/tokens", json={"name": "deploy-bot", "scopes": [READ]})
+    assert (again.status_code, error_of(again)["code"]) == (409, "token_exists")
+    bad = admin.post("/tokens", json={"name": "no spaces", "scopes": ["parako:everything"]})
+    assert bad.status_code == 422
+    assert {i["path"] for i in error_of(bad)["details"]} == {"name"}
+    assert admin.post("/tokens", json={"name": "x", "scopes": []}).status_code == 422
+    assert admin.post("/tokens", json={"name": "x"}).status_code == 422
+
+    revoked = admin.delete("/tokens/deploy-bot")
+    assert revoked.status_code == 200
+    assert revoked.json()["data"]["revoked_by"] == "keys"
+    assert revoked.json()["data"]["active"] is False
+    assert bot.get("/config").status_code == 401
+    gone = admin.delete("/tokens/deploy-bot")
+    assert (gone.status_code, error_of(gone)["code"]) == (404, "token_not_found")
+    # the name can be issued again: a new token, the old one stays revoked
+    assert admin.post("/tokens", json={"name": "deploy-bot", "scopes": [READ]}).status_code == 201
+    assert bot.get("/config").status_code == 401
+
+    audit = admin.get("/config/audit", params={"actor": "keys", "limit": 500}).json()["data"]
+    tokens = [(e["why"], e["path"]) for e in audit if e["kind"] == "token"]
+    assert tokens == [
+        ("API token created", "deploy-bot"),
+        ("API token revoked", "deploy-bot"),
+        ("API token created", "deploy-bot"),
+    ]
+    assert token not in str(audit)
+
+
+def test_a_token_never_gets_a_scope_its_issuer_lacks(api: RunningApi) -> None:
+    delegate = api.client(api.token("delegate", READ, TOKENS_ADMIN))
+
+    async def tokens_written(service: ConfigService) -> int:
+        return await service.event_log.stream_version(TOKEN_STREAM)
+
+    before = api.run(tokens_written)
+    refused = delegate.post("/tokens", json={"name": "wider", "scopes": [READ, WRITE]})
+    assert refused.status_code == 403
+    error = error_of(refused)
+    assert (error["code"], error["details"]) == ("scope_not_held", {"scopes": [WRITE]})
+    assert api.run(tokens_written) == before
+    # within its own scopes it delegates, including the right to delegate
+    narrower = delegate.post("/tokens", json={"name": "narrower", "scopes": [TOKENS_ADMIN]})
+    assert narrower.status_code == 201
+    sub = api.client(narrower.json()["data"]["token"])
+    assert sub.post("/tokens", json={"name": "x", "scopes": [READ]}).status_code == 403
+    assert sub.get("/config").status_code == 403

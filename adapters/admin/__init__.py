@@ -14,7 +14,14 @@ import structlog
 from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException
 
-from adapters.admin import routes_auth, routes_history, routes_misc, routes_settings
+from adapters.admin import (
+    routes_auth,
+    routes_history,
+    routes_misc,
+    routes_settings,
+    routes_tenants,
+    routes_tokens,
+)
 from adapters.admin.auth import Forbidden, NotSignedIn
 from adapters.admin.render import page, redirect
 from adapters.admin.routes_settings import UnknownPage
@@ -67,16 +74,23 @@ def _internal(request: Req, exc: Exception) -> Response[str]:
 
 
 def admin_router() -> Router:
-    """The console's routes under ``/admin``; its state is built on first use from the API's
-    context (see ``auth.admin_state``)."""
-    return Router(
+    """The console's routes under ``/admin``, with the site root (a redirect to the console)
+    and ``/favicon.ico``; its state is built on first use from the API's context (see
+    ``auth.admin_state``)."""
+    console = Router(
         PREFIX,
         route_handlers=[
             *routes_auth.ROUTES,
             *routes_settings.ROUTES,
             *routes_history.ROUTES,
             *routes_misc.ROUTES,
+            *routes_tenants.ROUTES,
+            *routes_tokens.ROUTES,
         ],
+    )
+    return Router(
+        "/",
+        route_handlers=[console, *routes_misc.ROOT_ROUTES],
         exception_handlers={
             NotSignedIn: _not_signed_in,
             Forbidden: _forbidden,

@@ -22,7 +22,7 @@ from adapters.admin.sessions import AdminSession
 from adapters.http.context import api_context
 from eventstore.schema.paths import PERSISTED_SECTIONS
 from eventstore.state import semver_of
-from eventstore.tokens import READ, TENANT_READ, TENANT_WRITE, WRITE
+from eventstore.tokens import READ, TENANT_READ, TENANT_WRITE, TOKENS_ADMIN, WRITE
 
 Req = Request[Any, Any, Any]
 
@@ -94,6 +94,8 @@ def page(
         can_read=READ in scopes,
         can_write=WRITE in scopes,
         can_tenants=bool(scopes & {TENANT_READ, TENANT_WRITE}) and service.tenants is not None,
+        can_tenant_write=TENANT_WRITE in scopes and not service.file_mode,
+        can_tokens=TOKENS_ADMIN in scopes and not service.file_mode,
         file_mode=service.file_mode,
         file_mode_banner=FILE_MODE_BANNER,
         version=semver_of(service.version) if service.version else None,

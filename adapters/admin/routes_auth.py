@@ -25,7 +25,7 @@ from adapters.admin.sessions import COOKIE, LOGIN_COOKIE, MAX_AGE_SECONDS
 from adapters.http.context import api_context
 from adapters.http.limits import client_address
 from eventstore.console import ConsoleRecords
-from eventstore.tokens import READ, TENANT_READ
+from eventstore.tokens import READ, TENANT_READ, TOKENS_ADMIN
 
 Req = Request[Any, Any, Any]
 _PATH = "/admin"
@@ -84,6 +84,18 @@ async def login_form(request: Req) -> Response[str]:
     return _login_page(request)
 
 
+def _landing(scopes: tuple[str, ...]) -> str:
+    """Where a sign-in starts: a token that cannot read the platform overview starts where it
+    can look (its tenants, else its tokens)."""
+    if READ in scopes:
+        return "/admin/settings"
+    if TENANT_READ in scopes:
+        return "/admin/tenants"
+    if TOKENS_ADMIN in scopes:
+        return "/admin/tokens"
+    return "/admin/settings"
+
+
 @post("/login", status_code=200)
 async def login(request: Req) -> Response[str]:
     state = admin_state(request)
@@ -104,13 +116,7 @@ async def login(request: Req) -> Response[str]:
     if token is None:
         await state.logins.failed(client, tag)
         return _login_page(request, "Unknown or revoked token.", 401)
-    # a token for tenants only cannot read the platform overview: start where it can look
-    landing = (
-        "/admin/settings"
-        if READ in token.scopes or TENANT_READ not in token.scopes
-        else "/admin/tenants"
-    )
-    response = redirect(landing)
+    response = redirect(_landing(token.scopes))
     cookie = state.keys.issue(token.name, token.digest)
     response.cookies.append(_cookie(request, COOKIE, cookie, MAX_AGE_SECONDS))
     response.cookies.append(_cookie(request, LOGIN_COOKIE, "", 0))

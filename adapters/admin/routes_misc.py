@@ -1,4 +1,4 @@
-"""Health, import/export, tenants, and the console's static files.
+"""Health, import/export, the console's static files, its icon and the root redirect.
 
 Import is previewed like a save (the changed settings and their impact, then a confirmation);
 the pending document travels sealed, because a pasted file may hold plaintext secrets. Export
@@ -22,18 +22,20 @@ from adapters.admin.render import page, redirect
 from adapters.admin.routes_settings import UnknownPage
 from adapters.http.context import api_context
 from adapters.http.health import health_report
+from adapters.http.owned_paths import ADMIN_PREFIX, FAVICON_PATH
 from adapters.service import ConfigService
 from eventstore.commands import Author
-from eventstore.docpath import get_path
 from eventstore.errors import ValidationFailed
-from eventstore.schema import unstructure
-from eventstore.schema.paths import ALLOWED_TENANT_FIELDS
-from eventstore.tenants import TenantNotFound
-from eventstore.tokens import READ, TENANT_READ, TENANT_WRITE, WRITE
+from eventstore.tokens import READ, WRITE
 
 Req = Request[Any, Any, Any]
 _STATIC: Final = resources.files("adapters.admin").joinpath("static")
-_TYPES: Final = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_TYPES: Final = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".ico": "image/vnd.microsoft.icon",
+}
 #: only the files shipped with the package, by name: no path from a request reaches the disk
 STATIC_FILES: Final = {
     entry.name: entry.read_bytes()
@@ -49,6 +51,28 @@ async def static(name: FromPath[str]) -> Response[bytes]:
         raise UnknownPage("No such file.")
     media = _TYPES[name[name.rindex(".") :]]
     return Response(body, media_type=media, headers={"Cache-Control": "max-age=300"})
+
+
+# --- outside /admin: the site root and the icon browsers ask every site for --------------------
+
+
+@get("/", sync_to_thread=False)
+def root() -> Response[str]:
+    """The service has no page of its own at ``/``: the console is what a person wants there
+    (the API lives under its own prefix, see ``owned_paths``)."""
+    return Response(
+        "", status_code=302, headers={"Location": ADMIN_PREFIX}, media_type="text/plain"
+    )
+
+
+@get(FAVICON_PATH, sync_to_thread=False)
+def favicon() -> Response[bytes]:
+    """Browsers fetch it for any page (the API's too) whatever the page links."""
+    return Response(
+        STATIC_FILES["favicon.ico"],
+        media_type=_TYPES[".ico"],
+        headers={"Cache-Control": "max-age=86400"},
+    )
 
 
 @get("/settings/health")
@@ -149,69 +173,6 @@ async def import_apply(request: Req) -> Response[str]:
     return redirect(f"/admin/settings/history?imported={result.semver}")
 
 
-# --- tenants ----------------------------------------------------------------------------------
-
-
-async def _tenants_signed_in(request: Req) -> Any:
-    session = await signed_in(request)
-    if not (session.can(TENANT_READ) or session.can(TENANT_WRITE)):
-        raise Forbidden(f"Your token lacks the scope {TENANT_READ} needed here.")
-    tenants = api_context(request).service.tenants
-    if tenants is None:
-        raise UnknownPage("Multi-tenancy is off (MULTI_TENANCY_ENABLED is not true).")
-    return session, tenants
-
-
-@get("/tenants")
-async def tenants_list(request: Req) -> Response[str]:
-    session, tenants = await _tenants_signed_in(request)
-    registry = await tenants.registry()
-    listed = sorted(registry.tenants.values(), key=lambda t: t.slug)
-    return page(request, "tenants.html", session, tenants=listed)
-
-
-@get("/tenants/{slug:str}")
-async def tenant_detail(request: Req, slug: FromPath[str]) -> Response[str]:
-    """Each allowed tenant setting: the tenant's value, the platform's, and whether the tenant
-    overrides it, inherits it, or had its override adjusted by the platform policy."""
-    session, tenants = await _tenants_signed_in(request)
-    try:
-        overrides_state = await tenants.overrides(slug)
-        effective = await tenants.effective(slug)
-    except TenantNotFound:
-        raise UnknownPage(f"There is no tenant {slug!r}.") from None
-    overrides = tenants.masked(overrides_state)
-    mine = unstructure(effective.config)
-    platform = api_context(request).shown_config()
-    adjusted = {a.path for a in effective.adjustments}
-    rows = []
-    for path in ALLOWED_TENANT_FIELDS:
-        overridden = get_path(overrides, path, None) is not None
-        status = "inherited"
-        if overridden:
-            status = "adjusted" if path in adjusted else "override"
-        rows.append(
-            {
-                "path": path,
-                "tenant": get_path(mine, path, None),
-                "platform": get_path(platform, path, None),
-                "status": status,
-            }
-        )
-    rows.sort(key=lambda row: (row["status"] == "inherited", row["path"]))
-    adjustments = [e for e in await tenants.audit(slug) if e.kind == "adjustment"][::-1]
-    return page(
-        request,
-        "tenant.html",
-        session,
-        slug=slug,
-        rows=rows,
-        overrides_version=overrides_state.version,
-        override_count=sum(row["status"] != "inherited" for row in rows),
-        adjustments=adjustments,
-    )
-
-
 ROUTES = [
     static,
     health,
@@ -219,6 +180,6 @@ ROUTES = [
     import_form,
     import_preview,
     import_apply,
-    tenants_list,
-    tenant_detail,
 ]
+#: served at the site root, outside the console's prefix
+ROOT_ROUTES = [root, favicon]

@@ -1,10 +1,10 @@
 """The URL paths the service itself serves, and the settings that must stay clear of them.
 
 ``features.metrics.path`` is mounted beside the Management API and the console; a value inside
-either would be saved and then stop the next ``serve`` (two routes for one path). The write
-pipeline runs :func:`route_conflicts` on every candidate config, so such a value is refused when
-it is written, not discovered at the next start. No web framework is imported here: the CLI
-validates writes without loading one.
+either, or on the console's icon, would be saved and then stop the next ``serve`` (two routes for
+one path). The write pipeline runs :func:`route_conflicts` on every candidate config, so such a
+value is refused when it is written, not discovered at the next start. No web framework is
+imported here: the CLI validates writes without loading one.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ OPENAPI_PATH: Final = f"{API_PREFIX}/openapi"
 ADMIN_PREFIX: Final = "/admin"
 #: prefix → what is served under it
 OWNED_PREFIXES: Final = {API_PREFIX: "the Management API", ADMIN_PREFIX: "the console"}
+#: single paths served outside those prefixes ("/" itself is refused for every setting)
+FAVICON_PATH: Final = "/favicon.ico"
+OWNED_PATHS: Final = {FAVICON_PATH: "the console's icon"}
 #: settings that name a path the service mounts
 MOUNTED_PATH_SETTINGS: Final = ("features.metrics.path",)
 
@@ -42,4 +45,6 @@ def route_conflicts(config: Mapping[str, Any]) -> list[Issue]:
                 issues.append(
                     Issue(setting, f"{path} is served by {owner}; choose a path outside {prefix}")
                 )
+        if normal in OWNED_PATHS:
+            issues.append(Issue(setting, f"{path} is served as {OWNED_PATHS[normal]}"))
     return issues

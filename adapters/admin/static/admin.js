@@ -1,6 +1,7 @@
 // parako-config admin console: small progressive enhancements. Every page works without this
-// script; it only makes three things nicer: revealing a secret in place, keeping a colour's
-// swatch and picker in step with its text field, and moving focus to the error summary.
+// script; it only makes a few things nicer: revealing a secret in place, keeping a colour's
+// swatch and picker in step with its text field, moving focus to the error summary, asking
+// before a destructive button (data-confirm) posts, and selecting a new token for copying.
 (function () {
   "use strict";
 
@@ -72,8 +73,18 @@
     }
   });
 
+  // Destructive buttons (reset a tenant's section, revoke a token) ask first.
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    var message = button && button.dataset ? button.dataset.confirm : "";
+    if (message && !window.confirm(message)) { event.preventDefault(); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
-    var summary = document.getElementById("error-summary");
+    var summary = document.getElementById("error-summary") ||
+      document.getElementById("create-errors") || document.getElementById("token-errors");
     if (summary) { summary.focus(); }
+    var token = document.getElementById("new-token");
+    if (token) { token.focus(); token.select(); }
   });
 })();
