@@ -132,11 +132,22 @@ def _row(name: str, result: tuple[int, float, list[float], int]) -> dict[str, An
     }
 
 
+#: a read that skips the head check (read-after-write consistency is the default)
+STALE = "GET …/branding (stale)"
+#: the default read may cost at most this much more than the stale one
+FRESH_READ_TARGET = 1.15
+
+
 def _scenarios() -> list[Scenario]:
     names = itertools.count()
     return [
         ("GET /api/v1/config (read token)", False, lambda c: c.get("/api/v1/config")),
         ("GET /api/v1/config/branding", True, lambda c: c.get("/api/v1/config/branding")),
+        (
+            STALE,
+            True,
+            lambda c: c.get("/api/v1/config/branding", params={"consistency": "stale"}),
+        ),
         (
             "PUT /api/v1/config/branding",
             True,
@@ -244,6 +255,15 @@ def main(argv: list[str]) -> None:
                 f"{r['scenario']:<31} | {workers:>7} | {r['requests']:>8} | {r['rps']:>7.0f} | "
                 f"{ratio:>6.2f} | {r['p50_ms']:>6.2f} ms | {r['p99_ms']:>6.2f} ms | {r['errors']}"
             )
+    for workers in counts:
+        by_name = {r["scenario"]: r for r in results[workers]}
+        fresh, stale = by_name["GET /api/v1/config/branding"], by_name[STALE]
+        cost = stale["rps"] / fresh["rps"] if fresh["rps"] else float("nan")
+        verdict = "PASS" if cost <= FRESH_READ_TARGET else "MISS"
+        print(
+            f"workers={workers}: a read-after-write GET costs {cost:.2f}× a stale GET "
+            f"(target ≤ {FRESH_READ_TARGET}×): {verdict}"
+        )
 
 
 if __name__ == "__main__":
