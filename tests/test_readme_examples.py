@@ -95,3 +95,19 @@ def test_the_multi_tenancy_walkthrough_runs(pg_deployment: tuple[Path, dict[str,
     assert done.returncode == 0, done.stdout + done.stderr
     assert "adjusted oidc.token_ttl.access_token: 999999 → 3600" in done.stderr
     assert "http://auth.acme.com/oidc/v1" in done.stdout
+
+
+def test_the_command_line_example_runs(tmp_path: Path) -> None:
+    env = deployment(tmp_path)
+    script = block("Command line", "sh")
+    done = subprocess.run(
+        ["bash", "-uo", "pipefail", "-c", script + "\necho exit=$?"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.stdout.strip().endswith("exit=0"), done.stdout + done.stderr
+    assert "expected version 1, the store is at 2 (1.0.1)" in done.stderr
+    assert "dry run: would save" in done.stdout
