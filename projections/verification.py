@@ -14,16 +14,17 @@ history they saw, which is what catches a rewritten tail that the checkpoint alo
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
-from typing import Final
+from collections.abc import Callable
+from typing import Final, Protocol
 
 import attrs
 
 from eventstore import events
-from eventstore.hashchain import ChainReport, ChainVerifier, HashChain
+from eventstore.hashchain import GENESIS, ChainReport, ChainVerifier, HashChain
 from eventstore.integrity import UNSEALED, SnapshotProblem, open_snapshot
 from eventstore.log import Checkpoint, EventLog, RecordedEvent, Snapshot
 from eventstore.state import PLATFORM_STREAM, StoredConfig
+from eventstore.tenants import REGISTRY_STREAM, Registry
 
 _PAGE: Final = 1000
 
@@ -86,37 +87,67 @@ async def verify_log(
     *,
     expect_head: ExpectedHead | None = None,
     progress: Callable[[int, int], None] | None = None,
+    since: int = 0,
 ) -> VerifyReport:
-    """Check ``log`` (an adapter's log, unverified reads) from its first event to its head."""
+    """Check ``log`` (an adapter's log, unverified reads) from its first event to its head.
+
+    ``since``: check only the events after that position, from the link stored there (or the
+    one ``expect_head`` gives for that very position): for an auditor who verified the log up
+    to ``since`` before. The snapshots taken after it are still compared with a fold, which
+    starts from the newest snapshot at or before ``since`` whose seal holds.
+    """
     checkpoint = await log.read_checkpoint()  # before the head: see VerifiedLog.check_head
     head = await log.head_position()
-    snapshots = await _snapshots(log, PLATFORM_STREAM)
-    check = _SnapshotCheck(chain, snapshots)
-    verifier = ChainVerifier(chain)
+    start_link: bytes | None = GENESIS
+    if since:
+        start_link = await _link_at(log, since, expect_head)
+        if start_link is None:
+            report = ChainReport(0, since, GENESIS, None)
+            problem = f"the log does not reach position {since}"
+            return VerifyReport(report, max(head, since + 1), (), None, problem)
+    checks = [
+        await _SnapshotCheck.start(log, chain, stream, fold, since)
+        for stream, fold in _SNAPSHOTTED.items()
+    ]
+    by_stream = {check.stream: check for check in checks}
+    verifier = ChainVerifier(chain, start_link or GENESIS, after_position=since)
     links: dict[int, bytes] = {}
-    wanted = {s.position for s in snapshots} | {p for p in _positions(checkpoint, expect_head)}
-    position = 0
+    wanted = {s.position for c in checks for s in c.snapshots} | set(
+        _positions(checkpoint, expect_head)
+    )
+    position = since
     while not verifier.broken and (page := await log.read_all(position, _PAGE)):
         if not verifier.feed(page):
             break
         for event in page:
             if event.position in wanted:
                 links[event.position] = event.link
-            if event.stream == PLATFORM_STREAM:
+            check = by_stream.get(event.stream)
+            if check is not None:
                 check.fold(event)
         position = page[-1].position
         if progress:
             progress(position, max(head, position))
     report = verifier.report()
+    if report.ok and since:
+        # positions at or before `since` were verified before: their links are as stored
+        earlier = sorted(p for p in wanted if p <= since)
+        links.update(await log.read_links(earlier))
     return VerifyReport(
         report,
         head,
-        tuple(check.problems(links)) if report.ok else (),
+        tuple(p for check in checks for p in check.problems(links)) if report.ok else (),
         # past a break nothing is known about the rest of the log: only a whole walk can
         # compare the checkpoint and an expected head with where the log ends
         _checkpoint_problem(checkpoint, report, links) if report.ok else None,
         _expected_head_problem(expect_head, links) if report.ok else None,
     )
+
+
+async def _link_at(log: EventLog, position: int, expect_head: ExpectedHead | None) -> bytes | None:
+    if expect_head is not None and expect_head.position == position:
+        return expect_head.link
+    return (await log.read_links([position])).get(position)
 
 
 def _positions(checkpoint: Checkpoint | None, expected: ExpectedHead | None) -> list[int]:
@@ -135,21 +166,128 @@ async def _snapshots(log: EventLog, stream: str) -> list[Snapshot]:
     return found[::-1]
 
 
-class _SnapshotCheck:
-    """Folds the platform stream and compares it with each snapshot as the fold passes it."""
+class _Fold(Protocol):
+    """How one snapshotted stream is folded, and what its snapshots are compared with."""
 
-    def __init__(self, chain: HashChain, snapshots: Sequence[Snapshot]) -> None:
-        self._chain = chain
-        self._pending = {s.version: s for s in snapshots}
-        self._state = StoredConfig()
-        self._found: list[tuple[Snapshot, str | None]] = []
+    @property
+    def version(self) -> int: ...
 
-    def fold(self, event: RecordedEvent) -> None:
+    @property
+    def position(self) -> int: ...
+
+    def apply(self, event: RecordedEvent) -> _Fold: ...
+
+    def differs(self, snapshot: Snapshot) -> str | None: ...
+
+
+@attrs.frozen
+class _PlatformFold:
+    state: StoredConfig = attrs.field(factory=StoredConfig)
+
+    @property
+    def version(self) -> int:
+        return self.state.version
+
+    @property
+    def position(self) -> int:
+        return self.state.position
+
+    @classmethod
+    def starting(cls, snapshot: Snapshot | None) -> _PlatformFold:
+        return cls(StoredConfig.from_snapshot(snapshot) if snapshot else StoredConfig())
+
+    def apply(self, event: RecordedEvent) -> _PlatformFold:
         decoded = events.decode(event)
         if isinstance(decoded, events.ConfigChanged):
-            self._state = self._state.apply(decoded, event.version, event.position)
-        else:
-            self._state = StoredConfig(self._state.document, event.version, event.position)
+            return _PlatformFold(self.state.apply(decoded, event.version, event.position))
+        return _PlatformFold(StoredConfig(self.state.document, event.version, event.position))
+
+    def differs(self, snapshot: Snapshot) -> str | None:
+        if StoredConfig.from_snapshot(snapshot).document != self.state.document:
+            return "its document differs from replaying the stream"
+        return None
+
+
+@attrs.frozen
+class _RegistryFold:
+    registry: Registry = attrs.field(factory=Registry)
+
+    @property
+    def version(self) -> int:
+        return self.registry.version
+
+    @property
+    def position(self) -> int:
+        return self.registry.position
+
+    @classmethod
+    def starting(cls, snapshot: Snapshot | None) -> _RegistryFold:
+        return cls(Registry.from_snapshot(snapshot) if snapshot else Registry())
+
+    def apply(self, event: RecordedEvent) -> _RegistryFold:
+        decoded = events.decode(event)
+        if isinstance(decoded, events.TenantChanged):
+            return _RegistryFold(self.registry.apply(decoded, event.version, event.position))
+        return _RegistryFold(self.registry.skip(event.version, event.position))
+
+    def differs(self, snapshot: Snapshot) -> str | None:
+        if snapshot.state != self.registry.to_snapshot().state:
+            return "its tenants differ from replaying the stream"
+        return None
+
+
+#: the streams whose snapshots a process uses, and how each is folded
+_SNAPSHOTTED: Final[dict[str, Callable[[Snapshot | None], _Fold]]] = {
+    PLATFORM_STREAM: _PlatformFold.starting,
+    REGISTRY_STREAM: _RegistryFold.starting,
+}
+
+
+class _SnapshotCheck:
+    """Folds one stream and compares it with each snapshot as the fold passes it."""
+
+    def __init__(self, chain: HashChain, stream: str, fold: _Fold, snapshots: list[Snapshot]):
+        self.stream = stream
+        self.snapshots = snapshots
+        self._chain = chain
+        self._pending = {s.version: s for s in snapshots}
+        self._fold = fold
+        self._found: list[tuple[Snapshot, str | None]] = []
+
+    @classmethod
+    async def start(
+        cls,
+        log: EventLog,
+        chain: HashChain,
+        stream: str,
+        starting: Callable[[Snapshot | None], _Fold],
+        since: int,
+    ) -> _SnapshotCheck:
+        """The check of ``stream``'s snapshots after position ``since``, its fold brought up
+        to ``since`` (from the newest sealed snapshot at or before it, if there is one)."""
+        snapshots = await _snapshots(log, stream)
+        if not since:
+            return cls(chain, stream, starting(None), snapshots)
+        base, later = None, []
+        for snapshot in snapshots:
+            if snapshot.position > since:
+                later.append(snapshot)
+                continue
+            opened = open_snapshot(chain, snapshot)
+            if isinstance(opened, str):
+                continue  # not checked by this run: it lies before what is checked
+            plain, link = opened
+            if (await log.read_links([plain.position])).get(plain.position) == link:
+                base = plain
+        fold = starting(base)
+        for event in await log.read_stream(stream, fold.version + 1):
+            if event.position > since:
+                break
+            fold = fold.apply(event)
+        return cls(chain, stream, fold, later)
+
+    def fold(self, event: RecordedEvent) -> None:
+        self._fold = self._fold.apply(event)
         snapshot = self._pending.pop(event.version, None)
         if snapshot is not None:
             self._found.append((snapshot, self._compare(snapshot)))
@@ -162,11 +300,12 @@ class _SnapshotCheck:
         if isinstance(opened, str):
             return opened
         plain, _link = opened
-        if snapshot.position != self._state.position:
+        if snapshot.position != self._fold.position:
             return "it names another position than its version's event"
-        if StoredConfig.from_snapshot(plain).document != self._state.document:
-            return "its document differs from replaying the stream"
-        return None
+        try:
+            return self._fold.differs(plain)
+        except ValueError:
+            return "its state cannot be read"
 
     def problems(self, links: dict[int, bytes]) -> list[SnapshotProblem]:
         out = [

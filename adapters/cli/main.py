@@ -412,7 +412,14 @@ async def import_(
     type=click.Path(path_type=Path),
     help="check a backup (from `backup`) offline instead of the store",
 )
-def verify(as_json: bool, expect_head: str | None, backup_file: Path | None) -> None:
+@click.option(
+    "--since",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="POSITION",
+    help="check only the events after POSITION (the head line of an earlier verify)",
+)
+def verify(as_json: bool, expect_head: str | None, backup_file: Path | None, since: int) -> None:
     """Check every hash link, the head checkpoint and every snapshot of the event log.
 
     Works on a log that the other commands refuse to open, and writes nothing.
@@ -427,13 +434,15 @@ def verify(as_json: bool, expect_head: str | None, backup_file: Path | None) -> 
         fail(EXIT_INVALID, f"--expect-head: {exc}")
         return
     if backup_file is not None:
+        if since:
+            fail(EXIT_INVALID, "--since checks the store; a backup is always checked whole")
         verify_backup_file(backup_file, expected, as_json)
         return
 
     async def check() -> None:
         log, chain = await open_verifier(project_root(), os.environ)
         try:
-            report = await _verify_with_progress(log, chain, expected, as_json)
+            report = await _verify_with_progress(log, chain, expected, as_json, since)
         except UNREADABLE as exc:
             fail(1, f"verification FAILED: a stored row cannot be read ({type(exc).__name__})")
             return
@@ -447,7 +456,7 @@ def verify(as_json: bool, expect_head: str | None, backup_file: Path | None) -> 
 
 
 async def _verify_with_progress(
-    log: EventLog, chain: HashChain, expected: ExpectedHead | None, as_json: bool
+    log: EventLog, chain: HashChain, expected: ExpectedHead | None, as_json: bool, since: int = 0
 ) -> VerifyReport:
     """Progress on stderr, and only on a terminal: piped output stays clean."""
     from rich.console import Console
@@ -463,6 +472,7 @@ async def _verify_with_progress(
             chain,
             expect_head=expected,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            since=since,
         )
 
 
