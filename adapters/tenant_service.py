@@ -7,7 +7,8 @@
 
 Writes here evict this process's cache at once and publish a hint for the others; every process
 also evicts on what its catch-up reads (a tenant stream: that tenant; the registry: the tenants
-it names; the platform: everyone), so a missed hint delays, never loses, a change.
+it names), so a missed hint delays, never loses, a change. A platform change evicts nobody: the
+cache re-derives each tenant from the changed paths on its next read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from eventstore.tenants import REGISTRY_STREAM, Registry, Tenant, tenant_stream
 from projections.audit import AuditEntry, AuditFilters, audit_entries
 from projections.diff import Diff
 from projections.history import VersionInfo, history_from
-from projections.runtime import AppliedVersion, RuntimeView
+from projections.runtime import RuntimeView
 from projections.tenant_configs import TenantConfig, TenantConfigs
 
 
@@ -50,7 +51,6 @@ class TenantService:
         self.configs = TenantConfigs(
             self.commands, bootstrap, self._platform, platform.plaintext, max_size=cache_size
         )
-        view.subscribe("tenant-configs", self._platform_applied)
         view.on_tenant_change("tenant-configs", self.configs.evict)
 
     # --- the registry ------------------------------------------------------------------------
@@ -148,10 +148,6 @@ class TenantService:
 
     def _platform(self) -> tuple[StoredConfig, Any]:
         return self._view.state, self._view.config
-
-    def _platform_applied(self, applied: AppliedVersion) -> None:
-        if applied.tenant is None:
-            self.configs.evict_all()
 
     async def _written(
         self, slug: str, write: Callable[[], Awaitable[TenantSaveResult]]

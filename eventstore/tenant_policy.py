@@ -14,12 +14,12 @@ whenever a tenant's effective config is built, so a tightened platform limit bin
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import attrs
 
-from eventstore.docpath import get_path, set_path
+from eventstore.docpath import get_path, iter_leaves, set_path
 from eventstore.schema.paths import (
     BOOLEAN_FLOORS,
     CEILINGS,
@@ -113,10 +113,21 @@ class _Clamp:
         self.doc: dict[str, Any] = dict(overrides)
         self.found: list[ConstraintViolation] = []
         self._platform = platform
+        # a rule only acts on a value the overrides hold (an adjustment replaces one of them),
+        # so every other rule is skipped without looking the path up in both documents
+        try:
+            self._held: frozenset[str] | None = frozenset(p for p, _ in iter_leaves(overrides))
+        except ValueError:  # a key that cannot be part of a path: look every rule up
+            self._held = None
 
     def adjust(self, path: str, original: Any, adjusted: Any, reason: str) -> None:
         self.doc = set_path(self.doc, path, adjusted)
         self.found.append(ConstraintViolation(path, original, adjusted, reason))
+
+    def held(self, paths: Iterable[str]) -> Iterable[str]:
+        """``paths`` (in their order) without those the overrides hold no value at."""
+        held = self._held
+        return paths if held is None else [path for path in paths if path in held]
 
     def pair(self, path: str) -> tuple[Any, Any] | None:
         """(tenant value, platform value), or None when either is absent or null."""
@@ -128,17 +139,18 @@ class _Clamp:
 
     def floors(self) -> None:
         """Boolean floors, numeric floors, then the absolute minimums."""
-        for path in BOOLEAN_FLOORS:
+        for path in self.held(BOOLEAN_FLOORS):
             values = self.pair(path)
             if values and values[1] is True and values[0] is False:
                 self.adjust(path, False, True, "Boolean floor: platform requires enabled")
-        for path in NUMERIC_FLOORS:
+        for path in self.held(NUMERIC_FLOORS):
             numbers = _numbers(self.pair(path))
             if numbers and numbers[0] < numbers[1]:
                 floor = js_number(numbers[1])
                 reason = f"Numeric floor: must be >= platform value ({floor})"
                 self.adjust(path, numbers[0], numbers[1], reason)
-        for path, rule in NUMERIC_FLOORS.items():
+        for path in self.held(NUMERIC_FLOORS):
+            rule = NUMERIC_FLOORS[path]
             minimum = rule.absolute_minimum if isinstance(rule, NumericFloor) else None
             value = _number(get_path(self.doc, path, None))
             if minimum is not None and self.pair(path) and value is not None and value < minimum:
@@ -147,7 +159,8 @@ class _Clamp:
 
     def ceilings(self) -> None:
         """Ceilings; where the reference says so, ``0`` means unlimited on either side."""
-        for path, rule in CEILINGS.items():
+        for path in self.held(CEILINGS):
+            rule = CEILINGS[path]
             numbers = _numbers(self.pair(path))
             if not numbers:
                 continue
@@ -165,7 +178,8 @@ class _Clamp:
 
     def ordered_floors(self) -> None:
         """An ordered setting (``user_verification``) may not be weakened below the platform."""
-        for path, rule in ORDERED_FLOORS.items():
+        for path in self.held(ORDERED_FLOORS):
+            rule = ORDERED_FLOORS[path]
             values = self.pair(path)
             if not values or not isinstance(rule, OrderedFloor):
                 continue

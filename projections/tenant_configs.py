@@ -1,13 +1,25 @@
-"""Effective tenant configs: built on demand, cached, shared with the platform config.
+"""Effective tenant configs: built on demand, cached, shared with the platform config, and
+re-derived from what changed when the platform changes.
 
 A tenant's config is the platform's stored config ⊕ the tenant's overrides, clamped by the
-platform policy, ⊕ the tenant-aware computed fields (issuer, URLs, ``rp_id``). Building one costs
-a few milliseconds, so it is done on first use and cached; concurrent first requests for one
-tenant wait for the same build; the cache is bounded (least recently used goes first) and a
-tenant is evicted when its overrides or record change, every tenant when the platform changes.
+platform policy, ⊕ the tenant-aware computed fields (issuer, URLs, ``rp_id``). It is built on
+first use and cached; concurrent first requests for one tenant wait for the same build; the
+cache is bounded (least recently used goes first) and a tenant is evicted when its overrides or
+record change.
 
-Memory: ``structure_like`` takes every part equal to the platform's from the platform config
-object itself, so a cached tenant costs only the objects on the paths where it differs.
+Building: the platform's document before the derivation is kept once per platform version
+(:class:`~projections.tenant_derivation.Derivable`), so a build merges the tenant's overrides
+into it and derives, instead of layering the whole configuration again; ``structure_like`` takes
+every part equal to the platform's from the platform config object itself, so a cached tenant
+costs only the objects on the paths where it differs.
+
+A platform change evicts nobody: the next read of a cached tenant re-derives it from the paths
+the platform changed — the policy applied again where the change reaches a policed path the
+tenant overrides (D22 in docs/decisions.md), the derived fields again where their inputs
+changed, and only the sections those paths are in rebuilt, everything else kept from the tenant's
+previous config. A tenant cached before the last few platform versions this process saw (or one
+whose overrides the fast build does not cover) is built again from the overrides it keeps, still
+without reading the log.
 """
 
 from __future__ import annotations
@@ -19,14 +31,35 @@ from typing import Any, Final
 
 import attrs
 
-from eventstore.resolve import Bootstrap, layered_document
+from eventstore.computed import TenantRef
+from eventstore.resolve import DERIVED_RULES, Bootstrap, layered_document
 from eventstore.schema import AppConfig, structure_like
 from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, effective_document
 from eventstore.tenant_policy import ConstraintViolation
-from eventstore.tenants import TenantNotFound
+from eventstore.tenants import Tenant, TenantNotFound
+from projections.tenant_derivation import (
+    NO_LEAVES,
+    POLICED,
+    CannotPatch,
+    Derivable,
+    Leaves,
+    Trie,
+    changed_paths,
+    derivation_inputs_changed,
+    differs_from_platform,
+    police,
+    rules_in,
+    sections_of,
+    structure_patched,
+    structure_updated,
+    trie_of,
+)
 
 DEFAULT_CACHE_SIZE: Final = 50
+#: how many platform changes a process remembers to re-derive cached tenants from
+REMEMBERED_CHANGES: Final = 32
+_INVALID: Final = "The effective config of tenant {} is invalid"
 
 
 @attrs.frozen
@@ -37,17 +70,28 @@ class PlatformBasis:
     plain: dict[str, Any]
     runtime_document: dict[str, Any]
     config: AppConfig
+    #: the document tenants are merged into (None: every tenant is built by the definition)
+    derivable: Derivable | None = None
 
 
 @attrs.frozen
 class TenantConfig:
-    """One tenant's effective config and the policy adjustments its build applied."""
+    """One tenant's effective config and the policy adjustments its build applied.
+
+    The last fields are what re-deriving it after a platform change needs: its record, its
+    overrides and those overrides after the policy, compactly (see ``Leaves``).
+    """
 
     slug: str
     config: AppConfig
     platform_version: int
     overrides_version: int
     adjustments: tuple[ConstraintViolation, ...] = ()
+    tenant: Tenant | None = attrs.field(default=None, eq=False, repr=False)
+    overrides: Leaves = attrs.field(default=NO_LEAVES, eq=False, repr=False)
+    policed: Leaves = attrs.field(default=NO_LEAVES, eq=False, repr=False)
+    #: built by merging into the platform's document (re-derivable from changed paths)
+    derived: bool = attrs.field(default=False, eq=False, repr=False)
 
 
 PlatformSource = Callable[[], tuple[StoredConfig, AppConfig]]
@@ -75,7 +119,11 @@ class TenantConfigs:
         self._cache: OrderedDict[str, TenantConfig] = OrderedDict()
         self._building: dict[str, asyncio.Future[TenantConfig]] = {}
         self._basis: PlatformBasis | None = None
+        #: platform version → (the next version a basis was made for, the paths it changed)
+        self._changes: OrderedDict[int, tuple[int, frozenset[str]]] = OrderedDict()
+        self._tries: dict[frozenset[str], Trie] = {}
         self.builds = 0  # how many builds ran; lets tests see coalescing
+        self.rederived = 0  # how many cached tenants were re-derived after a platform change
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -84,10 +132,14 @@ class TenantConfigs:
         return self._cache.get(slug)
 
     async def get(self, slug: str) -> TenantConfig:
-        """The tenant's effective config, from the cache or built once for all waiting callers."""
+        """The tenant's effective config, from the cache (re-derived if the platform changed
+        since) or built once for all waiting callers."""
         found = self._cache.get(slug)
-        # checked on every hit, so a missed platform eviction can never serve a stale config
-        if found is not None and found.platform_version == self._platform()[0].version:
+        if found is not None:
+            # checked on every hit, so a platform change can never serve a stale config
+            if found.platform_version != self._platform()[0].version:
+                found = self._rederive(found, self._current_basis())
+                self._cache[slug] = found
             self._cache.move_to_end(slug)
             return found
         pending = self._building.get(slug)
@@ -112,9 +164,10 @@ class TenantConfigs:
         self._cache.pop(slug, None)
 
     def evict_all(self) -> None:
-        """The platform changed: every tenant config rests on it."""
+        """Forget every tenant (the next reads build them from the log again)."""
         self._cache.clear()
         self._basis = None
+        self._changes.clear()
 
     # --- building ----------------------------------------------------------------------------
 
@@ -124,10 +177,65 @@ class TenantConfigs:
         if tenant is None:
             raise TenantNotFound(slug)
         state = await self._tenants.load(slug)
+        plain = self._tenants.plaintext(slug, state)
+        try:
+            overrides = Leaves.of(plain)
+        except ValueError:  # a key that cannot be part of a path: only the definition knows
+            return self._defined(tenant, state.version, NO_LEAVES, basis, plain)
+        return self._built(tenant, state.version, overrides, basis, plain)
+
+    def _built(
+        self,
+        tenant: Tenant,
+        overrides_version: int,
+        overrides: Leaves,
+        basis: PlatformBasis,
+        plain: dict[str, Any] | None = None,
+    ) -> TenantConfig:
+        """Merged into the platform's document when the overrides fit, else by definition."""
+        derivable = basis.derivable
+        if derivable is None or not derivable.fits(overrides):
+            return self._defined(tenant, overrides_version, overrides, basis, plain)
+        policed = police(overrides, basis.runtime_document)
+        leaves = policed.leaves
+        if not derivable.fits(leaves):
+            return self._defined(tenant, overrides_version, overrides, basis, plain)
+        ref = TenantRef(tenant.slug, tenant.domain)
+        doc = derivable.document(zip(leaves.paths, leaves.values, strict=True), ref)
+        config = structure_patched(
+            AppConfig,
+            doc,
+            basis.config,
+            basis.runtime_document,
+            differs_from_platform(leaves.paths),
+            _INVALID.format(tenant.slug),
+        )
+        self.builds += 1
+        return TenantConfig(
+            tenant.slug,
+            config,
+            basis.version,
+            overrides_version,
+            policed.adjustments,
+            tenant,
+            overrides,
+            leaves,
+            True,
+        )
+
+    def _defined(
+        self,
+        tenant: Tenant,
+        overrides_version: int,
+        overrides: Leaves,
+        basis: PlatformBasis,
+        plain: dict[str, Any] | None,
+    ) -> TenantConfig:
+        """Built by :func:`~eventstore.tenant_commands.effective_document` itself."""
         built = effective_document(
             basis.plain,
             basis.runtime_document,
-            self._tenants.plaintext(slug, state),
+            plain if plain is not None else overrides.document(),
             tenant,
             self._bootstrap,
         )
@@ -136,18 +244,113 @@ class TenantConfigs:
             built.document,
             basis.config,
             basis.runtime_document,
-            f"The effective config of tenant {slug} is invalid",
+            _INVALID.format(tenant.slug),
         )
         self.builds += 1
-        return TenantConfig(slug, config, basis.version, state.version, built.adjustments)
+        return TenantConfig(
+            tenant.slug,
+            config,
+            basis.version,
+            overrides_version,
+            built.adjustments,
+            tenant,
+            overrides,
+            overrides,
+            False,
+        )
+
+    # --- after a platform change ---------------------------------------------------------------
+
+    def _rederive(self, cached: TenantConfig, basis: PlatformBasis) -> TenantConfig:
+        """``cached`` brought to ``basis``: only what the platform's changes reach is redone."""
+        changed = self._changed_since(cached.platform_version, basis.version)
+        tenant, derivable = cached.tenant, basis.derivable
+        if changed is None or derivable is None or not cached.derived or tenant is None:
+            return self._again(cached, basis)
+        update = set(changed)
+        if derivation_inputs_changed(changed):
+            update.update(DERIVED_RULES)
+        policed, adjustments = cached.policed, cached.adjustments
+        if cached.overrides.touch(changed & POLICED):
+            # the policy binds against the new platform values (D22): clamp again
+            again = police(cached.overrides, basis.runtime_document)
+            if not derivable.fits(again.leaves):
+                return self._again(cached, basis)
+            policed, adjustments = again.leaves, again.adjustments
+            update.update(path for path in policed.paths if path in POLICED)
+        config = cached.config
+        if update:
+            sections = sections_of(update)
+            ref = TenantRef(tenant.slug, tenant.domain)
+            try:
+                config = structure_updated(
+                    cached.config,
+                    basis.config,
+                    basis.runtime_document,
+                    differs_from_platform(policed.paths),
+                    self._trie(frozenset(update)),
+                    lambda: derivable.document(policed.within(sections), ref, rules_in(update)),
+                    _INVALID.format(tenant.slug),
+                )
+            except CannotPatch:
+                return self._again(cached, basis)
+        self.rederived += 1
+        return attrs.evolve(
+            cached,
+            config=config,
+            platform_version=basis.version,
+            adjustments=adjustments,
+            policed=policed,
+        )
+
+    def _trie(self, paths: frozenset[str]) -> Trie:
+        """The trie of ``paths``, shared by the tenants a platform change reaches alike."""
+        found = self._tries.get(paths)
+        if found is None:
+            if len(self._tries) >= REMEMBERED_CHANGES:
+                self._tries.clear()
+            found = self._tries[paths] = trie_of(paths)
+        return found
+
+    def _again(self, cached: TenantConfig, basis: PlatformBasis) -> TenantConfig:
+        """Built anew from the overrides the cached config keeps (the log is not read)."""
+        assert cached.tenant is not None
+        return self._built(cached.tenant, cached.overrides_version, cached.overrides, basis)
+
+    def _changed_since(self, version: int, current: int) -> frozenset[str] | None:
+        """Every path the platform changed from ``version`` to ``current``, or None when this
+        process does not remember all of those changes."""
+        changed: set[str] = set()
+        while version != current:
+            step = self._changes.get(version)
+            if step is None:
+                return None
+            version, paths = step
+            changed |= paths
+        return frozenset(changed)
+
+    # --- the platform ------------------------------------------------------------------------
 
     def _current_basis(self) -> PlatformBasis:
         state, config = self._platform()
-        if self._basis is None or self._basis.version != state.version:
+        basis = self._basis
+        if basis is None or basis.version != state.version:
             plain = self._plaintext(state)
             runtime_document, _ = layered_document(plain, self._bootstrap)
-            self._basis = PlatformBasis(state.version, plain, runtime_document, config)
-        return self._basis
+            derivable = Derivable.of(plain, runtime_document, self._bootstrap)
+            new = PlatformBasis(state.version, plain, runtime_document, config, derivable)
+            if basis is not None:
+                self._remember(basis, new)
+            self._basis = basis = new
+        return basis
+
+    def _remember(self, old: PlatformBasis, new: PlatformBasis) -> None:
+        paths = changed_paths(old.runtime_document, new.runtime_document)
+        if old.derivable is not None and new.derivable is not None:
+            paths |= changed_paths(old.derivable.pre, new.derivable.pre)
+        self._changes[old.version] = (new.version, frozenset(paths))
+        while len(self._changes) > REMEMBERED_CHANGES:
+            self._changes.popitem(last=False)
 
     def _store(self, built: TenantConfig) -> None:
         if self._basis is None or built.platform_version != self._basis.version:

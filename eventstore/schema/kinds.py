@@ -108,12 +108,14 @@ class Pattern:
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+#: what ``str.isspace`` calls whitespace (the same characters), found without a loop in Python
+_WHITESPACE = re.compile(r"\s")
 _SPECIAL_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
 
 
 def is_url(text: str) -> bool:
     """Accept what a WHATWG URL parser accepts, closely enough for configuration values."""
-    if not text or any(ch.isspace() for ch in text) or not _SCHEME.match(text):
+    if not text or _WHITESPACE.search(text) or not _SCHEME.match(text):
         return False
     scheme, rest = text.split(":", 1)
     if scheme.lower() in _SPECIAL_SCHEMES:
