@@ -29,7 +29,7 @@ from eventstore.resolve import strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
 from eventstore.state import PLATFORM_STREAM, StoredConfig, value_at
-from projections.audit import AuditEntry, AuditFilters, AuditTrail, filter_entries
+from projections.audit import AuditEntry, AuditFilters, AuditTrail
 from projections.runtime import RuntimeView, Subscriber
 from projections.verification import ExpectedHead, VerifyReport, verify_log
 
@@ -235,8 +235,26 @@ class ConfigService:
 
     async def audit_entries(self, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
         """The audit trail (oldest first), filtered as ``projections.audit.filter_entries``;
-        folded incrementally, so a query reads only what was appended since the last one."""
-        return filter_entries(await self._audit.catch_up(self._need_log()), **filters)
+        folded incrementally, so a query reads only what was appended since the last one, and
+        answered from the trail's index."""
+        await self._audit.refresh(self._need_log())
+        return self._audit.select(**filters)
+
+    async def audit_page(
+        self,
+        cursor: str | None,
+        limit: int,
+        *,
+        newest_first: bool = False,
+        platform_only: bool = False,
+        **filters: Unpack[AuditFilters],
+    ) -> tuple[list[AuditEntry], str | None]:
+        """One page of the audit trail and the cursor of the next (``projections.audit.page``),
+        read from the trail's index: its cost follows the page, not the length of the log."""
+        await self._audit.refresh(self._need_log())
+        return self._audit.page(
+            cursor, limit, newest_first=newest_first, platform_only=platform_only, **filters
+        )
 
     async def recorded_events(self, stream: str | None = PLATFORM_STREAM) -> list[Any]:
         log = self._need_log()

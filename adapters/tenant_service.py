@@ -25,7 +25,7 @@ from eventstore.resolve import Bootstrap
 from eventstore.schema.paths import TENANT_ENCRYPTED_FIELDS
 from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, TenantSaveResult
-from eventstore.tenants import REGISTRY_STREAM, Registry, Tenant, tenant_stream
+from eventstore.tenants import REGISTRY_STREAM, Registry, Tenant, TenantNotFound, tenant_stream
 from projections.audit import AuditEntry, AuditFilters, audit_entries
 from projections.diff import Diff
 from projections.history import VersionInfo, history_from
@@ -135,11 +135,17 @@ class TenantService:
         return history_from(await self._log.read_stream(stream), stream=stream)
 
     async def audit(self, slug: str, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
-        await self.commands.tenant(slug)
+        """The tenant's own audit entries: its registry events (found through the registry's
+        index, not by reading every tenant's) and its override stream."""
+        registry = await self.commands.registry()
+        if slug not in registry.tenants:
+            raise TenantNotFound(slug)
         recorded = [
-            *await self._log.read_stream(REGISTRY_STREAM),
-            *await self._log.read_stream(tenant_stream(slug)),
+            event
+            for version in registry.versions_of(slug)
+            for event in await self._log.read_stream(REGISTRY_STREAM, version, version)
         ]
+        recorded += await self._log.read_stream(tenant_stream(slug))
         recorded.sort(key=lambda r: r.position)
         filters["tenant"] = slug
         return audit_entries(recorded, **filters)

@@ -13,9 +13,11 @@ can leak it by forgetting to mask.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import base64
 import binascii
+import bisect
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -285,28 +287,167 @@ def filter_entries(
     return [entry for entry in entries if keep(entry)]
 
 
+#: entries per block of the trail's time index (see AuditTrail.select)
+_BLOCK: Final = 256
+
+
 class AuditTrail:
-    """Every audit entry of a log, folded incrementally.
+    """Every audit entry of a log, folded incrementally, and indexed.
 
     A long-running process (the API, the console) asks for the audit trail on every request;
     refolding the whole log each time would make a query cost as much as a replay. This keeps
     the entries and the position they reach, and each catch-up reads only what came after.
+
+    Queries read an index rather than every entry: the entries of each actor, of each tenant
+    (and of the platform), and under each top-level path are listed apart, a query walks the
+    shortest list that applies, from its cursor on, and stops when its page is full; without
+    such a filter, a time window skips every block of entries that lies outside it.
     """
 
-    def __init__(self, page_size: int = 1000) -> None:
+    def __init__(self, page_size: int = 1000, block: int = _BLOCK) -> None:
         self._page_size = page_size
+        self._block = block
         self._entries: list[AuditEntry] = []
+        self._by_actor: dict[str, array.array[int]] = {}
+        self._by_tenant: dict[str | None, array.array[int]] = {}
+        self._by_section: dict[str, array.array[int]] = {}
+        #: per block of _BLOCK entries: the earliest and the latest time in it
+        self._earliest: list[datetime] = []
+        self._latest: list[datetime] = []
         self._lock = asyncio.Lock()
         self.position = 0
 
-    async def catch_up(self, log: EventLog) -> Sequence[AuditEntry]:
-        """Fold what was appended since the last call; returns every entry, oldest first."""
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def refresh(self, log: EventLog) -> None:
+        """Fold what was appended since the last call."""
         async with self._lock:
             while batch := await log.read_all(self.position, self._page_size):
                 for recorded in batch:
-                    self._entries.extend(entries_of(recorded))
+                    for entry in entries_of(recorded):
+                        self._add(entry)
                 self.position = batch[-1].position
-            return tuple(self._entries)
+
+    async def catch_up(self, log: EventLog) -> Sequence[AuditEntry]:
+        """Fold what was appended since the last call; returns every entry, oldest first."""
+        await self.refresh(log)
+        return tuple(self._entries)
+
+    def _add(self, entry: AuditEntry) -> None:
+        index = len(self._entries)
+        self._entries.append(entry)
+        _post(self._by_actor, entry.who, index)
+        _post(self._by_tenant, entry.tenant, index)
+        _post(self._by_section, entry.path.partition(".")[0], index)
+        if index % self._block == 0:
+            self._earliest.append(entry.when)
+            self._latest.append(entry.when)
+        else:
+            block = index // self._block
+            self._earliest[block] = min(self._earliest[block], entry.when)
+            self._latest[block] = max(self._latest[block], entry.when)
+
+    def select(
+        self,
+        *,
+        path_prefix: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        tenant: str | None = None,
+        platform_only: bool = False,
+        after: tuple[int, int] | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """The entries :func:`filter_entries` keeps (``platform_only``: and only the
+        platform's), in log order or newest first, from after the entry ``after`` names, at
+        most ``limit`` of them."""
+        _check_aware("since", since)
+        _check_aware("until", until)
+        entries = self._entries
+        lists: list[Sequence[int]] = []
+        if actor is not None:
+            lists.append(self._by_actor.get(actor, ()))
+        if tenant is not None:
+            lists.append(self._by_tenant.get(tenant, ()))
+        if platform_only:
+            lists.append(self._by_tenant.get(None, ()))
+        if path_prefix is not None:
+            lists.append(self._by_section.get(path_prefix.partition(".")[0], ()))
+        candidates: Sequence[int] = min(lists, key=len) if lists else range(len(entries))
+        timed = not lists and (since is not None or until is not None)
+
+        def key(index: int) -> tuple[int, int]:
+            return entries[index].key
+
+        if newest_first:
+            at = (
+                len(candidates) if after is None else bisect.bisect_left(candidates, after, key=key)
+            )
+            at, step = at - 1, -1
+        else:
+            at = 0 if after is None else bisect.bisect_right(candidates, after, key=key)
+            step = 1
+        found: list[AuditEntry] = []
+        checked_block = -1
+        while 0 <= at < len(candidates):
+            index = candidates[at]
+            if timed and index // self._block != checked_block:
+                # the whole range: position and index are one, and a block outside the time
+                # window is passed over at once
+                block = checked_block = index // self._block
+                if (since is not None and self._latest[block] < since) or (
+                    until is not None and self._earliest[block] >= until
+                ):
+                    at = block * self._block - 1 if newest_first else (block + 1) * self._block
+                    continue
+            entry = entries[index]
+            if (
+                (path_prefix is None or path_matches(entry.path, path_prefix))
+                and (actor is None or entry.who == actor)
+                and (since is None or entry.when >= since)
+                and (until is None or entry.when < until)
+                and (tenant is None or entry.tenant == tenant)
+                and (not platform_only or entry.tenant is None)
+            ):
+                found.append(entry)
+                if limit is not None and len(found) >= limit:
+                    break
+            at += step
+        return found
+
+    def page(
+        self,
+        cursor: str | None,
+        limit: int,
+        *,
+        newest_first: bool = False,
+        platform_only: bool = False,
+        **filters: Unpack[AuditFilters],
+    ) -> tuple[list[AuditEntry], str | None]:
+        """:func:`page` of the entries :meth:`select` finds, read from the index: the cost
+        grows with the page, not with the trail."""
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        after = decode_cursor(cursor) if cursor is not None else None
+        found = self.select(
+            **filters,
+            platform_only=platform_only,
+            after=after,
+            newest_first=newest_first,
+            limit=limit + 1,
+        )
+        items = found[:limit]
+        return items, encode_cursor(items[-1].key) if len(found) > limit else None
+
+
+def _post(postings: dict[Any, array.array[int]], key: Any, index: int) -> None:
+    found = postings.get(key)
+    if found is None:
+        found = postings[key] = array.array("q")
+    found.append(index)
 
 
 # --- pagination -------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from typing import Any, Final
 import attrs
 
 from eventstore.events import CONFIG_CHANGED, TENANT_OVERRIDE_CHANGED, ChangeEvent, decode
-from eventstore.log import RecordedEvent
-from eventstore.state import PLATFORM_STREAM
+from eventstore.log import EventLog, RecordedEvent
+from eventstore.state import PLATFORM_STREAM, version_of
 
 _CHANGE_TYPES: Final = (CONFIG_CHANGED, TENANT_OVERRIDE_CHANGED)
 DEFAULT_LATEST: Final = 10
@@ -133,3 +133,36 @@ def history_from(
     for recorded in recorded_events:
         view.apply(recorded)
     return view.all()
+
+
+async def latest_versions(
+    log: EventLog, n: int = DEFAULT_LATEST, stream: str = PLATFORM_STREAM
+) -> list[VersionInfo]:
+    """The ``n`` newest versions of ``stream``, newest first, read from the end of the stream:
+    the cost of a listing follows ``n``, not the number of versions the log keeps (D13)."""
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    found: list[VersionInfo] = []
+    upper = await log.stream_version(stream)
+    while len(found) < n and upper >= 1:
+        lower = max(1, upper - (n - len(found)) + 1)
+        found += history_from(await log.read_stream(stream, lower, upper), stream=stream)
+        upper = lower - 1  # (only if some event there was not a version: read further back)
+    return found[:n]
+
+
+async def version_info(
+    log: EventLog, semver: str, stream: str = PLATFORM_STREAM
+) -> VersionInfo | None:
+    """The listing entry of one version, read alone; None when ``stream`` has no such one."""
+    try:
+        version = version_of(semver)
+    except ValueError:
+        return None
+    found = history_from(await log.read_stream(stream, version, version), stream=stream)
+    return found[0] if found and found[0].version == semver else None
+
+
+async def versions_in(log: EventLog, stream: str = PLATFORM_STREAM) -> int:
+    """How many versions ``stream`` holds (every event of a config stream is one)."""
+    return await log.stream_version(stream)

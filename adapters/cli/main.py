@@ -294,9 +294,9 @@ async def history(service: ConfigService, limit: int, as_json: bool) -> None:
     Example:
       parako-config history --limit 3
     """
-    from projections.history import history_from
+    from projections.history import latest_versions
 
-    versions = history_from(await service.recorded_events())[:limit]
+    versions = await latest_versions(service.event_log, limit)
     if as_json:
         emit([v.to_json() for v in versions], True)
         return

@@ -17,24 +17,20 @@ from adapters.http.context import api_context
 from adapters.http.errors import ApiError
 from adapters.http.routes_config import READING, WRITING, Body, Reason, save_outcome
 from eventstore.commands import Author
-from projections.audit import InvalidCursorError, page
+from projections.audit import InvalidCursorError
 from projections.diff import analyze_impact, diff_documents
-from projections.history import VersionInfo, history_from
+from projections.history import VersionInfo, latest_versions, version_info, versions_in
 
 Req = Request[Any, Any, Any]
 
 
-async def _history(request: Req) -> list[VersionInfo]:
+async def _known(request: Req, semver: str) -> VersionInfo:
     service = api_context(request).service
     need_store(service)
-    return history_from(await service.recorded_events())
-
-
-async def _known(request: Req, semver: str) -> VersionInfo:
-    for info in await _history(request):
-        if info.version == semver:
-            return info
-    raise ApiError(404, f"version {semver} does not exist", code="unknown_version")
+    info = await version_info(service.event_log, semver)
+    if info is None:
+        raise ApiError(404, f"version {semver} does not exist", code="unknown_version")
+    return info
 
 
 @get("/config/versions", **READING, responses=errors(401, 403, 409), summary="Newest versions")
@@ -42,8 +38,11 @@ async def list_versions(
     request: Req, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 10
 ) -> dict[str, Any]:
     """Newest first: who, when, why, which paths (the admin panel shows the newest 10)."""
-    versions = await _history(request)
-    return {"data": [v.to_json() for v in versions[:limit]], "total": len(versions)}
+    service = api_context(request).service
+    need_store(service)
+    log = service.event_log
+    versions = await latest_versions(log, limit)
+    return {"data": [v.to_json() for v in versions], "total": await versions_in(log)}
 
 
 @get(
@@ -198,14 +197,15 @@ async def audit(
     service = api_context(request).service
     need_store(service)
     try:
-        entries = await service.audit_entries(
+        items, next_cursor = await service.audit_page(
+            cursor,
+            limit,
+            platform_only=True,
             path_prefix=path,
             actor=actor,
             since=since,
             until=until,
         )
-        platform = [e for e in entries if e.tenant is None]
-        items, next_cursor = page(platform, cursor, limit)
     except InvalidCursorError:
         raise ApiError(
             400, "invalid cursor: start again without one", code="invalid_cursor"
