@@ -47,6 +47,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 
 from adapters.client.sse import SseParser
@@ -66,6 +67,16 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``; 0 elsewhere). Unlike wall
+    times, it does not grow with what else the machine runs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -216,10 +227,22 @@ async def _watchers(
                 await watchers.process.wait()
 
 
+@attrs.frozen
+class FanOut:
+    samples: list[float]  # ms, one per version and connection
+    missed: int
+    server_cpu_ms: float  # per version: the hint, the catch-up and the fan-out
+    watchers_cpu_ms: float  # per version, all watcher processes together
+
+
 async def _fan_out(
-    root: Path, env: dict[str, str], url: str, token: str, shape: tuple[int, int, bool], saves: int
-) -> tuple[list[float], int]:
-    """Latency samples (ms, one per version and connection) and the missed count."""
+    root: Path,
+    env: dict[str, str],
+    target: tuple[str, str, int],
+    shape: tuple[int, int, bool],
+    saves: int,
+) -> FanOut:
+    url, token, server_pid = target
     processes, each, full = shape
     service = await open_service(root, env)
     commits: dict[int, float] = {}
@@ -237,18 +260,22 @@ async def _fan_out(
     try:
         async with _watchers(url, token, processes, each, full) as watchers:
             await asyncio.sleep(0.5)
+            pids = [server_pid, *(w.process.pid for w in watchers)]
+            cpu_before = [_cpu_seconds(pid) for pid in pids]
             for i in range(saves):
                 result = await service.save({"branding": {"companyName": f"Watch {i}"}}, author)
                 got = await asyncio.gather(*(w.version(result.version) for w in watchers))
                 for moments in got:
                     samples += [(m - commits[result.version]) * 1000 for m in moments or []]
+            cpu = [_cpu_seconds(pid) - was for pid, was in zip(pids, cpu_before, strict=True)]
             finals = [await w.finish() for w in watchers]
     finally:
         await service.close()
     expected = saves * processes * each
     received = sum(int(f["received"]) for f in finals)
     faults = sum(int(f["faults"]) for f in finals)
-    return samples, max(0, expected - received) + faults
+    missed = max(0, expected - received) + faults
+    return FanOut(samples, missed, cpu[0] * 1000 / saves, sum(cpu[1:]) * 1000 / saves)
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -261,23 +288,24 @@ async def _rate(
     expect: int,
     args: argparse.Namespace,
     seconds: float,
-) -> tuple[float, int]:
-    """Requests per second answered with ``expect`` over ``seconds`` (after the warm-up), and
-    how many were answered otherwise."""
+) -> tuple[float, int, int]:
+    """Requests per second answered with ``expect`` over ``seconds`` (after the warm-up), how
+    many were answered otherwise, and how many were made in all (warm-up included)."""
     limits = httpx.Limits(
         max_connections=args.concurrency, max_keepalive_connections=args.concurrency
     )
     headers = {"Authorization": f"Bearer {token}"}
-    done = wrong = 0
+    done = wrong = made = 0
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits) as client:
         start = time.perf_counter()
         measure_from = start + args.warmup
         stop = measure_from + seconds
 
         async def worker() -> None:
-            nonlocal done, wrong
+            nonlocal done, wrong, made
             while (now := time.perf_counter()) < stop:
                 response = await request(client)
+                made += 1
                 if now >= measure_from:
                     done += 1
                     wrong += response.status_code != expect
@@ -285,7 +313,7 @@ async def _rate(
                     # client the same apart from the bytes
 
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
-    return done / seconds, wrong
+    return done / seconds, wrong, made
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -353,8 +381,9 @@ def _latency_rows(name: str, samples: list[float], missed: int) -> list[Row]:
 
 
 async def _measure(
-    root: Path, env: dict[str, str], url: str, token: str, args: argparse.Namespace
+    root: Path, env: dict[str, str], target: tuple[str, str, int], args: argparse.Namespace
 ) -> list[Row]:
+    url, token, server_pid = target
     rows: list[Row] = []
     shapes = [
         ("1 process x 100 streams", (1, 100, False)),
@@ -362,8 +391,10 @@ async def _measure(
         ("1 x 100 full=true (ref.)", (1, 100, True)),
     ]
     for name, shape in shapes:
-        samples, missed = await _fan_out(root, env, url, token, shape, args.saves)
-        rows += _latency_rows(f"watch: {name}", samples, missed)
+        result = await _fan_out(root, env, target, shape, args.saves)
+        rows += _latency_rows(f"watch: {name}", result.samples, result.missed)
+        cpu = f"{result.server_cpu_ms:.1f} / {result.watchers_cpu_ms:.1f} ms"
+        rows.append((f"watch: {name}", "CPU per version: server / watchers", cpu, ""))
     response = httpx.get(f"{url}/api/v1/runtime", headers={"Authorization": f"Bearer {token}"})
     etag = response.headers["etag"]
     size = len(response.content)
@@ -379,11 +410,16 @@ async def _measure(
 
         # interleaved rounds, the order alternating: both sides of each ratio saw the same load
         fulls, cacheds, ratios, wrong = [], [], [], 0
+        used = {200: 0.0, 304: 0.0}  # server CPU seconds
+        requests = {200: 0, 304: 0}
         for round_ in range(args.rounds):
             pair = [(whole, 200), (same, 304)]
             rates = {}
             for request, expect in pair if round_ % 2 == 0 else reversed(pair):
-                rates[expect], off = await _rate(url, token, request, expect, args, seconds)
+                before = _cpu_seconds(server_pid)
+                rates[expect], off, made = await _rate(url, token, request, expect, args, seconds)
+                used[expect] += _cpu_seconds(server_pid) - before
+                requests[expect] += made
                 wrong += off
             fulls.append(rates[200])
             cacheds.append(rates[304])
@@ -391,10 +427,17 @@ async def _measure(
         ratio = statistics.median(ratios)
         verdict = "(reference)" if label else status(ratio >= RATIO_TARGET, f">= {RATIO_TARGET:g}")
         full, cached = statistics.median(fulls), statistics.median(cacheds)
+        per = {k: 1000 * used[k] / max(requests[k], 1) for k in used}
         rows += [
             (name, f"{label}200, whole document ({size:,} B)", f"{full:,.0f} req/s", ""),
             (name, f"{label}304, If-None-Match", f"{cached:,.0f} req/s", ""),
             (name, f"{label}304 / 200 (median of {args.rounds} rounds)", f"{ratio:.2f}", verdict),
+            (
+                name,
+                f"{label}server CPU per request: 200 / 304",
+                f"{per[200]:.2f} / {per[304]:.2f} ms",
+                "",
+            ),
         ]
         if wrong:
             rows.append((name, f"{label}answers not 200 / 304 as expected", str(wrong), "MISS"))
@@ -442,7 +485,7 @@ def main(argv: list[str]) -> None:
             token = _token(root, env)
             with _process([str(CLI), "serve", "--port", str(port)], cwd=root, env=env) as server:
                 _wait_for_port(port, server, "/api/v1/health")
-                rows = asyncio.run(_measure(root, env, url, token, args))
+                rows = asyncio.run(_measure(root, env, (url, token, server.pid), args))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"parako-config watch bench — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
