@@ -309,10 +309,11 @@ class ConfigService:
         return result
 
     async def reveal(self, path: str, author: Author) -> Any:
-        """The plaintext of one secret; the reveal itself is recorded (D11)."""
+        """The plaintext of one secret as it is in force: the stored value, else the one its
+        environment variable supplies (docs/decisions.md X31); the reveal is recorded (D11)."""
         commands = self._need_store()
         await commands.record_reveal(path, author)
-        return value_at(commands.plaintext(await commands.load()), path)
+        return value_at(commands.runtime_document(await commands.load()), path)
 
     # --- integrity ---------------------------------------------------------------------------
 

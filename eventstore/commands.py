@@ -29,7 +29,7 @@ from eventstore.masking import restore_masked
 from eventstore.resolve import (
     Bootstrap,
     bootstrap_only_paths_in,
-    default_document,
+    initial_document,
     layered_document,
     layered_for_write,
     strip_unpersisted,
@@ -129,7 +129,7 @@ class ConfigCommands:
 
     async def initialize(self) -> SaveResult | None:
         """First start: an empty stream gets 1.0.0 with the complete initial config (D7, D8)."""
-        initial = strip_unpersisted(default_document())
+        initial = initial_document(self._bootstrap)
         author = Author("system", "Initial configuration")
         try:
             result = await self.stream.write(

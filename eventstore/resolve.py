@@ -29,6 +29,16 @@ DERIVED_RULES: Final = {
 #: one (D23 in docs/decisions.md): a stored ``true`` must not switch multi-tenancy on behind the
 #: SQLite check's back.
 BOOTSTRAP_WINS: Final = ("features.multi_tenancy.enabled",)
+#: The SMTP password's default comes from ``SMTP_PASSWORD`` when that is set and not empty, as
+#: the reference's default object did.
+SMTP_PASSWORD_VAR: Final = "SMTP_PASSWORD"
+SMTP_PASSWORD_PATH: Final = "integrations.email.smtp_password"
+#: In production every cookie is ``Secure`` by default, as in the reference's default object; we
+#: decide "production" by ``DEPLOYMENT_ENVIRONMENT`` (docs/decisions.md X8).
+SECURE_COOKIE_PATHS: Final = tuple(
+    f"deployment.cookies.{cookie}.secure"
+    for cookie in ("defaults", "types.session", "types.locale", "types.theme")
+)
 
 
 @attrs.frozen
@@ -60,6 +70,37 @@ def _shared_defaults() -> dict[str, Any]:
     return unstructure(AppConfig(), reveal=True)
 
 
+def environment_defaults(bootstrap: Bootstrap) -> dict[str, Any]:
+    """The defaults the environment changes, by path (empty for most environments)."""
+    values: dict[str, Any] = {}
+    smtp_password = bootstrap.environ.get(SMTP_PASSWORD_VAR, "")
+    if smtp_password:
+        values[SMTP_PASSWORD_PATH] = smtp_password
+    if bootstrap.environment == "production":
+        values.update(dict.fromkeys(SECURE_COOKIE_PATHS, True))
+    return values
+
+
+def _defaults_for(bootstrap: Bootstrap) -> dict[str, Any]:
+    """The shared defaults with :func:`environment_defaults` applied (new dicts on the way to a
+    changed value; everything else still shared)."""
+    doc = _shared_defaults()
+    for path, value in environment_defaults(bootstrap).items():
+        doc = set_path(doc, path, value)
+    return doc
+
+
+def initial_document(bootstrap: Bootstrap) -> dict[str, Any]:
+    """What a new store's first version holds: the defaults as this environment makes them, with
+    ``deployment.url`` taken from ``DEPLOYMENT_URL`` when that is set at first start, so a later
+    start without the variable keeps the URL (and the issuer derived from it)."""
+    doc = copy.deepcopy(_defaults_for(bootstrap))
+    url = bootstrap.overrides.get("deployment.url")
+    if url:
+        doc = set_path(doc, "deployment.url", url)
+    return strip_unpersisted(doc)
+
+
 def strip_unpersisted(doc: Mapping[str, Any]) -> dict[str, Any]:
     """Remove what never goes to storage: bootstrap-only paths and runtime-only sections."""
     out = {k: v for k, v in doc.items() if k not in RUNTIME_ONLY_SECTIONS}
@@ -80,7 +121,7 @@ def layered_document(
     tenant: computed.TenantRef | None = None,
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The merged JSON document before validation, and the secret paths generated for it."""
-    defaults = _shared_defaults()
+    defaults = _defaults_for(bootstrap)
     doc = deep_merge(defaults, strip_unpersisted(stored or {}))
     for path in BOOTSTRAP_WINS:
         doc = set_path(doc, path, get_path(defaults, path))

@@ -280,7 +280,7 @@ class TenantCommands:
         """Write overrides: ``PATH=VALUE`` merges by default; the API's PUT replaces sections."""
         check_shape(partial)
         partial, claims = ComputedClaims.take(partial)
-        write = filter_write(partial)
+        write = filter_write(partial, replace_sections=replace_sections)
         return await self._write(
             slug,
             lambda current: self._applied(write, current, replace_sections),

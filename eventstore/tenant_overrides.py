@@ -29,21 +29,25 @@ INHERIT: Final = ""
 
 @attrs.frozen
 class OverrideWrite:
-    """A tenant write after filtering: values to set, paths to inherit again, paths refused."""
+    """A tenant write after filtering: values to set, paths to inherit again, paths refused,
+    and the sections the write names (a section replacement replaces exactly those)."""
 
     values: Mapping[str, Any]
     inherit: tuple[str, ...]
     stripped: tuple[str, ...]
+    sections: tuple[str, ...] = ()
 
     def apply(self, current: Mapping[str, Any], *, replace_sections: bool) -> dict[str, Any]:
         """The overrides document after this write.
 
         ``replace_sections`` is the API's PUT of a section: each section named in the write is
-        replaced wholesale. Otherwise (the CLI's ``PATH=VALUE``) values merge in and inherited
-        paths are removed.
+        replaced wholesale, by nothing when the write sets nothing in it (the tenant inherits
+        the whole section again). Otherwise (the CLI's ``PATH=VALUE``) values merge in and
+        inherited paths are removed.
         """
         if replace_sections:
-            touched = {path.split(".")[0] for path in self.inherit} | set(self.values)
+            touched = {path.split(".")[0] for path in self.inherit}
+            touched |= set(self.values) | set(self.sections)
             kept = {k: v for k, v in current.items() if k not in touched}
             return {**kept, **{k: v for k, v in self.values.items()}}
         doc = deep_merge(current, self.values)
@@ -52,24 +56,19 @@ class OverrideWrite:
         return doc
 
 
-def filter_write(partial: Mapping[str, Any]) -> OverrideWrite:
+NOT_OVERRIDABLE: Final = "cannot be overridden by a tenant"
+
+
+def filter_write(partial: Mapping[str, Any], *, replace_sections: bool = False) -> OverrideWrite:
     """Split a requested write into allowed values, inherits and stripped paths.
 
-    Raises when nothing usable is left, with the reference's messages, so a request that names
-    only forbidden paths is an error rather than a silent no-op.
+    Every stripped path is named in full (``deployment.url``, not ``deployment``). A write that
+    names paths but none a tenant may set is refused naming each of them, so it is an error
+    rather than a silent no-op (docs/decisions.md X32); a section replacement that names no
+    path at all (``{}``) is valid: it clears the section.
     """
     if not isinstance(partial, Mapping):
         raise ValidationFailed([Issue("", "tenant overrides must be a JSON object")])
-    if not any(key in TENANT_SECTIONS for key in partial):
-        raise ValidationFailed(
-            [
-                Issue(
-                    "",
-                    "No valid override fields provided. Only these sections can be overridden: "
-                    + ", ".join(TENANT_SECTIONS),
-                )
-            ]
-        )
     values: dict[str, Any] = {}
     inherit: list[str] = []
     stripped: list[str] = []
@@ -82,18 +81,28 @@ def filter_write(partial: Mapping[str, Any]) -> OverrideWrite:
             cleaned = _without_inherits(value)
             if cleaned is not _EMPTY:
                 values = set_path(values, path, cleaned)
-    if not values and not inherit:
+    sections = tuple(str(key) for key in partial if key in TENANT_SECTIONS)
+    if not values and not inherit and (stripped or not (replace_sections and sections)):
         raise ValidationFailed(
-            [Issue("", "No valid override fields provided after field-level filtering")]
+            [Issue(path, _why_not(path)) for path in stripped],
+            "No valid override fields provided",
         )
-    return OverrideWrite(values, tuple(inherit), tuple(stripped))
+    return OverrideWrite(values, tuple(inherit), tuple(stripped), sections)
+
+
+def _why_not(path: str) -> str:
+    if path.split(".")[0] in TENANT_SECTIONS:
+        return NOT_OVERRIDABLE
+    return f"{NOT_OVERRIDABLE} (only these sections can be: {', '.join(TENANT_SECTIONS)})"
 
 
 def _walk(doc: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
-    """Yield (path, value) at allowed paths, and at the first disallowed path of each branch."""
+    """Yield (path, value) at allowed paths and at every leaf outside them: a disallowed object
+    is walked to its leaves, so each refused path is reported in full (an empty object on the
+    way to allowed paths sets nothing and is not reported)."""
     for key, value in doc.items():
         path = join(prefix, str(key))
-        if path not in ALLOWED and path in _PREFIXES and isinstance(value, Mapping):
+        if path not in ALLOWED and isinstance(value, Mapping) and (value or path in _PREFIXES):
             yield from _walk(value, path)
         else:
             yield path, value

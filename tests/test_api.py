@@ -387,7 +387,7 @@ def test_tenant_writes_report_stripped_paths_and_clamped_values(tenant_api: Runn
         "/tenants/acme/config/branding", json={"companyName": "Acme", "ui": {"x": 1}}
     )
     assert branding.status_code == 200
-    assert branding.json()["data"]["stripped"] == ["branding.ui"]
+    assert branding.json()["data"]["stripped"] == ["branding.ui.x"]
     assert branding.headers["etag"] == '"1"'
 
     oidc = client.put(
@@ -424,6 +424,76 @@ def test_tenant_writes_report_stripped_paths_and_clamped_values(tenant_api: Runn
     assert [i["path"] for i in error_of(invalid)["details"]] == ["oidc.token_ttl.access_token"]
     history = client.get("/tenants/acme/config")
     assert history.headers["etag"] == '"2"'
+
+
+def test_tenant_puts_name_every_dropped_path_and_an_empty_body_clears_the_section(
+    tenant_api: RunningApi,
+) -> None:
+    client = tenant_api.client(tenant_api.token("tenant-admin", TENANT_READ, TENANT_WRITE))
+    security = client.put(
+        "/tenants/acme/config/security",
+        json={
+            "secrets": {"jwt_secret": "x" * 40},
+            "authentication": {"session": {"bind_ip": True}},
+        },
+    )
+    assert security.status_code == 200
+    assert security.json()["data"]["stripped"] == ["security.secrets.jwt_secret"]
+
+    refused = client.put(
+        "/tenants/acme/config/security",
+        json={"secrets": {"jwt_secret": "x" * 40}, "key_store": {"algorithms": ["RS256"]}},
+    )
+    assert refused.status_code == 422
+    error = error_of(refused)
+    assert error["message"].startswith("No valid override fields provided")
+    assert [(i["path"], i["message"]) for i in error["details"]] == [
+        ("security.secrets.jwt_secret", "cannot be overridden by a tenant"),
+        ("security.key_store.algorithms", "cannot be overridden by a tenant"),
+    ]
+    assert client.get("/tenants/acme/config").headers["etag"] == '"1"'
+
+    cleared = client.put("/tenants/acme/config/security", json={})
+    assert cleared.status_code == 200
+    assert cleared.json()["data"]["changed"] == ["security.authentication.session.bind_ip"]
+    read = client.get("/tenants/acme/config").json()["data"]
+    assert read["overrides"] == {}
+    assert read["effective"]["security"]["authentication"]["session"]["bind_ip"] is False
+
+
+PRODUCTION_SECRETS = {
+    "JWT_SECRET": "J" * 64,
+    "COOKIE_SECRET_1": "c" * 64,
+    "COOKIE_SECRET_2": "d" * 64,
+    "HMAC_SECRET": "h" * 64,
+    "PAIRWISE_SALT": "p" * 32,
+}
+
+
+def test_reveal_answers_a_secret_the_environment_supplies(tmp_path: Path) -> None:
+    environ = {"DEPLOYMENT_ENVIRONMENT": "production", **PRODUCTION_SECRETS}
+    with serving(tmp_path, environ) as running:
+        client = running.client(running.token("admin"))
+        for path, value in [
+            ("security.secrets.jwt_secret", "J" * 64),
+            ("security.secrets.cookie_secrets", ["c" * 64, "d" * 64]),
+            ("oidc.secrets.pairwise_salt", "p" * 32),
+        ]:
+            revealed = client.post("/config/reveal", json={"path": path})
+            assert revealed.status_code == 200
+            assert revealed.json()["data"] == {"path": path, "value": value}
+        # a stored value wins over the variable, and is what a reveal then shows
+        saved = client.put("/config/security", json={"secrets": {"jwt_secret": "S" * 64}})
+        assert saved.status_code == 200, saved.text
+        again = client.post("/config/reveal", json={"path": "security.secrets.jwt_secret"})
+        assert again.json()["data"]["value"] == "S" * 64
+        audit = client.get("/config/audit", params={"path": "security.secrets", "limit": 100})
+        reveals = [e["path"] for e in audit.json()["data"] if e["kind"] == "reveal"]
+        assert reveals == [
+            "security.secrets.jwt_secret",
+            "security.secrets.cookie_secrets",
+            "security.secrets.jwt_secret",
+        ]
 
 
 def test_serve_runs_in_file_mode_with_health_and_the_console_banner(tmp_path: Path) -> None:

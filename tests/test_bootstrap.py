@@ -11,6 +11,7 @@ from adapters.sources.bootstrap import read_bootstrap
 from adapters.sources.env_files import read_env
 from eventstore.errors import ValidationFailed
 from eventstore.resolve import Bootstrap, resolve
+from eventstore.secret import Secret
 
 PG_URL = "postgresql://parako@db.internal:5432/parako"
 
@@ -84,8 +85,12 @@ def test_nothing_set_gives_the_documented_defaults(project: Path) -> None:
 
 
 def test_non_boolean_is_rejected_naming_variable_value_and_file(project: Path) -> None:
+    # the reference's words: the variable, then its value quoted as JSON quotes it
     assert failures(project, env="MULTI_TENANCY_ENABLED=truthy\n") == [
-        'MULTI_TENANCY_ENABLED: must be true or false, got "truthy" (from runtime/.env)'
+        'Invalid boolean value for MULTI_TENANCY_ENABLED: "truthy" (from runtime/.env)'
+    ]
+    assert failures(project, {"USE_FILE_CONFIG": 'say "yes"\\'}, env="") == [
+        'Invalid boolean value for USE_FILE_CONFIG: "say \\"yes\\"\\\\"'
     ]
 
 
@@ -113,7 +118,7 @@ def test_booleans_accept_true_and_false_in_any_case(
 @pytest.mark.parametrize("raw", ["1", "yes", "on", ""])
 def test_other_boolean_spellings_are_rejected(project: Path, raw: str) -> None:
     assert failures(project, {"USE_FILE_CONFIG": raw}) == [
-        f'USE_FILE_CONFIG: must be true or false, got "{raw}"'
+        f'Invalid boolean value for USE_FILE_CONFIG: "{raw}"'
     ]
 
 
@@ -269,6 +274,44 @@ def test_multi_tenancy_on_postgresql_is_accepted(project: Path) -> None:
     assert resolve(None, bootstrap).features.multi_tenancy.enabled is True
 
 
+MULTI_TENANT = {
+    "MULTI_TENANCY_ENABLED": "true",
+    "STORAGE_ADAPTER": "postgresql",
+    "STORAGE_POSTGRESQL_URL": PG_URL,
+}
+
+
+def test_master_tenant_administrator_is_checked_by_variable(project: Path) -> None:
+    lines = failures(
+        project,
+        {
+            **MULTI_TENANT,
+            "PARAKO_BOOTSTRAP_ADMIN_EMAIL": "invalid",
+            "PARAKO_BOOTSTRAP_ADMIN_PASSWORD": "eleven-char",
+        },
+    )
+    assert lines == [
+        "PARAKO_BOOTSTRAP_ADMIN_EMAIL: Invalid email address",
+        "PARAKO_BOOTSTRAP_ADMIN_PASSWORD: Too small: expected string to have >=12 characters",
+    ]
+    assert "eleven-char" not in "\n".join(lines)
+
+
+def test_a_valid_master_tenant_administrator_is_read(project: Path) -> None:
+    bootstrap = boot(
+        project,
+        {
+            **MULTI_TENANT,
+            "PARAKO_BOOTSTRAP_ADMIN_EMAIL": "root@acme.example",
+            "PARAKO_BOOTSTRAP_ADMIN_PASSWORD": "twelve-chars",
+        },
+    )
+    admin = bootstrap.process.bootstrap_admin
+    assert admin.email == "root@acme.example"
+    assert isinstance(admin.password, Secret)
+    assert admin.password.reveal() == "twelve-chars"
+
+
 def test_several_bad_variables_are_reported_together_with_their_files(project: Path) -> None:
     lines = failures(
         project,
@@ -281,7 +324,7 @@ def test_several_bad_variables_are_reported_together_with_their_files(project: P
             'DEPLOYMENT_ENVIRONMENT: Invalid option: expected one of "development"|"staging"|'
             '"production" (from runtime/.env)',
             'DEPLOYMENT_SERVER_PORT: must be a decimal integer, got "x" (from runtime/.env.local)',
-            'MULTI_TENANCY_ENABLED: must be true or false, got "yes"',
+            'Invalid boolean value for MULTI_TENANCY_ENABLED: "yes"',
             'MULTI_TENANCY_EXTRACTION_PRIORITY[0]: Invalid option: expected one of "header"|'
             '"subdomain" (from runtime/.env)',
             "REDIS_DATABASE: Too big: expected number to be <=15",

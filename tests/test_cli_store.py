@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,3 +200,105 @@ def test_the_shipped_sample_file_passes_check(file_root: Path) -> None:
     checked = run(file_root, "check")
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.strip() == "configuration is valid (file mode)"
+
+
+def test_the_invalid_boolean_line_is_the_reference_message(file_root: Path) -> None:
+    checked = run(file_root, "check", MULTI_TENANCY_ENABLED="truthy")
+    assert checked.returncode == 2
+    assert 'Invalid boolean value for MULTI_TENANCY_ENABLED: "truthy"' in checked.stderr
+
+
+def test_a_bad_master_tenant_administrator_stops_the_start(tmp_path: Path) -> None:
+    postgres = "postgresql://parako@db.internal:5432/parako"
+    checked = run(
+        tmp_path,
+        "check",
+        MULTI_TENANCY_ENABLED="true",
+        STORAGE_ADAPTER="postgresql",
+        STORAGE_POSTGRESQL_URL=postgres,
+        PARAKO_BOOTSTRAP_ADMIN_EMAIL="invalid",
+        PARAKO_BOOTSTRAP_ADMIN_PASSWORD="too-short",
+    )
+    assert checked.returncode == 2, checked.stderr
+    assert "PARAKO_BOOTSTRAP_ADMIN_EMAIL: Invalid email address" in checked.stderr
+    assert (
+        "PARAKO_BOOTSTRAP_ADMIN_PASSWORD: Too small: expected string to have >=12 characters"
+        in checked.stderr
+    )
+    assert "too-short" not in checked.stderr
+
+
+def test_the_first_start_keeps_the_deployment_url_it_was_given(db_root: Path) -> None:
+    url = "https://auth.acme.example"
+    first = run(db_root, "check", DEPLOYMENT_URL=url)  # the first start
+    assert first.returncode == 0, first.stderr
+    # later starts without the variable keep it, and the issuer derived from it
+    later = ok_json(db_root, "show", "oidc")
+    assert later["issuer"] == f"{url}/oidc/v1"
+    assert ok_json(db_root, "show", "deployment.url") == url
+    assert ok_json(db_root, "history")[0]["version"] == "1.0.0"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["show", "branding.companyName"], ["check"], ["check", "--json"], ["tenant", "list"]],
+)
+def test_every_command_in_file_mode_warns_once_that_there_is_no_file(
+    file_root: Path, command: list[str]
+) -> None:
+    done = run(file_root, *command)
+    warnings = [line for line in done.stderr.splitlines() if "no config file found" in line]
+    assert warnings == [
+        "warning: no config file found (searched runtime/parako.jsonc or runtime/parako.json); "
+        "using defaults and bootstrap"
+    ], done.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _stderr_until(process: subprocess.Popen[bytes], marker: bytes, seconds: float) -> bytes:
+    """What the process wrote on stderr until ``marker`` and the end of its line appeared, it
+    exited, or ``seconds`` passed (never blocking past that)."""
+    assert process.stderr is not None
+    fd = process.stderr.fileno()
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if marker in seen and seen.endswith(b"\n"):
+            break
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+@pytest.mark.parametrize(
+    "command", [["run"], ["watch"], ["serve", "--port", "{port}"]], ids=["run", "watch", "serve"]
+)
+def test_long_running_commands_in_file_mode_warn_once_that_there_is_no_file(
+    file_root: Path, command: list[str]
+) -> None:
+    args = [arg.format(port=_free_port()) for arg in command]
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+    process = subprocess.Popen(
+        [str(CLI), *args], cwd=file_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        started = _stderr_until(process, b"no config file found", 30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, rest = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, rest = process.communicate()
+    assert b"warning: no config file found" in started, started
+    assert (started + rest).count(b"no config file found") == 1

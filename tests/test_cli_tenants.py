@@ -92,13 +92,34 @@ def test_tenant_lifecycle(pg_root: Path) -> None:
         "globex",
         "branding.companyName=Globex",
         "security.secrets.jwt_secret=x",
+        "deployment.url=https://x.example",
         "--by",
         "ops",
         "--reason",
         "brand",
     )
     assert done.returncode == 0, done.stderr
-    assert "security.secrets cannot be overridden by a tenant" in done.stderr
+    # each dropped path in full, never only its section
+    assert done.stderr.splitlines() == [
+        "warning: security.secrets.jwt_secret cannot be overridden by a tenant; ignored",
+        "warning: deployment.url cannot be overridden by a tenant; ignored",
+    ]
+    refused = run(
+        pg_root,
+        "tenant",
+        "set",
+        "globex",
+        "deployment.url=https://x.example",
+        "security.secrets.hmac_secret=y",
+        "--by",
+        "ops",
+        "--reason",
+        "nothing allowed",
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith("error: no valid override fields provided: ")
+    assert "deployment.url: cannot be overridden by a tenant" in refused.stderr
+    assert "security.secrets.hmac_secret: cannot be overridden by a tenant" in refused.stderr
     ok(
         pg_root,
         "tenant",

@@ -163,18 +163,67 @@ async def test_disallowed_paths_are_stripped_and_reported(store: Store) -> None:
         },
         OPS,
     )
-    assert result.stripped == ("branding.ui", "security.secrets", "deployment")
+    # every stripped path in full, never only the section it is in
+    assert result.stripped == ("branding.ui.x", "security.secrets.jwt_secret", "deployment.url")
     (event,) = await store.tenant_events("acme")
     assert event.stripped == result.stripped
     assert [c.path for c in event.changes] == ["branding.companyName"]
 
 
-async def test_only_disallowed_paths_is_an_error_and_appends_nothing(store: Store) -> None:
-    with pytest.raises(ValidationFailed, match="Only these sections can be overridden"):
+async def test_a_section_replacement_names_each_stripped_path(store: Store) -> None:
+    roles = {"available": ["user", "admin"], "default": "admin"}
+    result = await store.tenants.save(
+        "acme",
+        {"security": {"secrets": {"jwt_secret": "x" * 40}, "authentication": {"roles": roles}}},
+        OPS,
+        replace_sections=True,
+    )
+    assert result.stripped == (
+        "security.secrets.jwt_secret",
+        "security.authentication.roles.available",
+    )
+    assert (await store.tenants.load("acme")).document == {
+        "security": {"authentication": {"roles": {"default": "admin"}}}
+    }
+
+
+async def test_only_disallowed_paths_is_an_error_naming_each_and_appends_nothing(
+    store: Store,
+) -> None:
+    with pytest.raises(ValidationFailed) as outside:
         await store.tenants.save("acme", {"deployment": {"url": "https://x.example"}}, OPS)
-    with pytest.raises(ValidationFailed, match="after field-level filtering"):
-        await store.tenants.save("acme", {"security": {"secrets": {"jwt_secret": "x"}}}, OPS)
+    assert outside.value.heading == "No valid override fields provided"
+    assert [(i.path, i.message) for i in outside.value.issues] == [
+        (
+            "deployment.url",
+            "cannot be overridden by a tenant (only these sections can be: application, "
+            "branding, security, features, oidc, integrations, notifications)",
+        )
+    ]
+    with pytest.raises(ValidationFailed) as inside:
+        await store.tenants.save(
+            "acme",
+            {"security": {"secrets": {"jwt_secret": "x", "hmac_secret": "y"}}},
+            OPS,
+            replace_sections=True,
+        )
+    assert [(i.path, i.message) for i in inside.value.issues] == [
+        ("security.secrets.jwt_secret", "cannot be overridden by a tenant"),
+        ("security.secrets.hmac_secret", "cannot be overridden by a tenant"),
+    ]
     assert await store.log.stream_version(tenant_stream("acme")) == 0
+
+
+async def test_replacing_a_section_by_nothing_inherits_it_again(store: Store) -> None:
+    await store.tenants.save(
+        "acme", {"branding": {"companyName": "Acme"}, "oidc": {"token_ttl": {"grant": 60}}}, OPS
+    )
+    result = await store.tenants.save("acme", {"branding": {}}, OPS, replace_sections=True)
+    assert (result.appended, result.stripped) == (True, ())
+    assert (await store.tenants.load("acme")).document == {"oidc": {"token_ttl": {"grant": 60}}}
+    assert (await store.effective("acme")).branding.company_name == "Your Organization"
+    again = await store.tenants.save("acme", {"branding": {}}, OPS, replace_sections=True)
+    assert again.appended is False
 
 
 async def test_empty_string_inherits_the_platform_value(store: Store) -> None:

@@ -46,6 +46,7 @@ from adapters.cli.tables import echo_table, history_table, shown, styled
 from adapters.cli.tenants import show_tenant, tenant
 from adapters.service import ConfigService
 from adapters.sources.bootstrap import HOME_VARIABLE, project_root
+from adapters.sources.layers import report_warnings_to
 from adapters.wiring import open_service, open_verifier
 from eventstore.commands import Author, SaveResult
 from eventstore.docpath import get_path
@@ -83,6 +84,8 @@ def main(debug: bool, root: Path | None) -> None:
     # Until a command configures logging, diagnostics (say, "redis hint publishing
     # unavailable" after a save) go to stderr, so stdout (``--json``) stays parseable.
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    # every command that reads the sources (check, show, serve, run, watch …) warns once
+    report_warnings_to(lambda warning: click.echo(f"warning: {warning}", err=True))
     if root is not None:  # read by project_root(), here and in any process this one starts
         os.environ[HOME_VARIABLE] = str(root.resolve())
 
@@ -102,8 +105,6 @@ async def check(service: ConfigService, as_json: bool) -> None:
     if as_json:
         emit(report, True)
     else:
-        for warning in service.sources.warnings:
-            click.echo(f"warning: {warning}", err=True)
         click.echo(f"configuration is valid ({mode} mode)")
 
 

@@ -7,6 +7,7 @@ its value and the file it came from, because that is where the operator has to l
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -35,19 +36,32 @@ def env_settings(cls: type) -> Iterator[tuple[str, str, Declared]]:
             yield declared.info.env, path, declared
 
 
+class _Unreadable(ValueError):
+    """A variable's text is not of its kind: ``issue`` says so, as the operator will read it."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(str(issue))
+        self.issue = issue
+
+
 def _convert(name: str, raw: str, declared: Declared, where: str) -> Any:
-    """Text → the declared kind's input type (D3); raises ValueError with the user's message."""
+    """Text → the declared kind's input type (D3); raises :class:`_Unreadable`."""
     kind = declared.info.kind
     if isinstance(kind, Sensitive):
         return raw
     if isinstance(kind, Boolean):
         lowered = raw.lower()
         if lowered not in {"true", "false"}:
-            raise ValueError(f'{name} must be true or false, got "{raw}"{where}')
+            # the reference's message, which names the variable itself (the raw value quoted as
+            # JSON quotes it), so the line is the message alone
+            quoted = json.dumps(raw, ensure_ascii=False)
+            raise _Unreadable(Issue("", f"Invalid boolean value for {name}: {quoted}{where}"))
         return lowered == "true"
     if isinstance(kind, Integer):
         if not _DECIMAL.match(raw.strip()):
-            raise ValueError(f'{name} must be a decimal integer, got "{raw}"{where}')
+            # docs/decisions.md X2, X30: not the reference's "received NaN", which would be
+            # wrong for "0x10" or "1e3" (numbers to JavaScript, refused here)
+            raise _Unreadable(Issue(name, f'must be a decimal integer, got "{raw}"{where}'))
         return int(raw.strip())
     if isinstance(kind, ListOf):
         return [item.strip() for item in raw.split(",") if item.strip()]
@@ -64,8 +78,8 @@ def _parse(layers: EnvLayers, cls: type, issues: list[Issue]) -> dict[str, Any]:
         where = "" if source == "environment" else f" (from {source})"
         try:
             value = _convert(name, raw, declared, where)
-        except ValueError as exc:
-            issues.append(Issue(name, str(exc).removeprefix(f"{name} ")))
+        except _Unreadable as unreadable:
+            issues.append(unreadable.issue)
             continue
         kind = declared.info.kind
         assert kind is not None

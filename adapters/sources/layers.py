@@ -7,7 +7,7 @@ database mode, which reads the event log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,31 @@ class Sources:
     warnings: tuple[str, ...] = ()
 
 
+class _Warnings:
+    """Where warnings about the sources go as they are found (the command line prints them on
+    stderr), each one once per process however often the sources are read."""
+
+    def __init__(self) -> None:
+        self.sink: Callable[[str], None] | None = None
+        self.reported: set[str] = set()
+
+    def report(self, warnings: tuple[str, ...]) -> None:
+        if self.sink is None:
+            return
+        for warning in warnings:
+            if warning not in self.reported:
+                self.reported.add(warning)
+                self.sink(warning)
+
+
+_WARNINGS = _Warnings()
+
+
+def report_warnings_to(sink: Callable[[str], None] | None) -> None:
+    """Send every warning found while reading the sources to ``sink`` (once each), from now on."""
+    _WARNINGS.sink = sink
+
+
 def read_sources(root: Path, environ: Mapping[str, str]) -> Sources:
     """Read every layer that is not the event log; errors name the variable or file:line:col."""
     bootstrap = read_bootstrap(read_env(root, environ))
@@ -39,6 +64,7 @@ def read_sources(root: Path, environ: Mapping[str, str]) -> Sources:
     found = load_file_document(root, bootstrap.environ)
     if found.document is None:
         searched = " or ".join(str(p.relative_to(root)) for p in found.searched)
-        warning = f"no config file found (searched {searched}); using defaults and bootstrap"
-        return Sources(root, bootstrap, file_mode=True, warnings=(warning,))
+        warnings = (f"no config file found (searched {searched}); using defaults and bootstrap",)
+        _WARNINGS.report(warnings)
+        return Sources(root, bootstrap, file_mode=True, warnings=warnings)
     return Sources(root, bootstrap, file_mode=True, file_document=found.document)

@@ -9,7 +9,13 @@ from __future__ import annotations
 import attrs
 
 from eventstore.schema.declare import section, setting
-from eventstore.schema.kinds import TEXT, Boolean, Choice, Integer, Sensitive, Text
+from eventstore.schema.kinds import TEXT, Boolean, Choice, Integer, Pattern, Sensitive, Text
+
+#: Zod's ``email()`` pattern: the reference checks the master tenant's administrator with it
+_ZOD_EMAIL = (
+    r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+"
+    r"[A-Za-z]{2,}$"
+)
 
 
 @attrs.frozen
@@ -42,6 +48,22 @@ class LoggingVariables:
 
 
 @attrs.frozen
+class MasterTenantAdmin:
+    """The first administrator of the master tenant, for a multi-tenant installation's first
+    start. Not part of the configuration; checked whenever set, as the reference checks them."""
+
+    email: str | None = setting(
+        None,
+        Text(patterns=(Pattern(_ZOD_EMAIL, "Invalid email address"),)),
+        nullable=True,
+        env="PARAKO_BOOTSTRAP_ADMIN_EMAIL",
+    )
+    password: object = setting(
+        None, Sensitive(Text(min_length=12)), nullable=True, env="PARAKO_BOOTSTRAP_ADMIN_PASSWORD"
+    )
+
+
+@attrs.frozen
 class ProcessSettings:
     """Settings of the running process rather than of the identity provider."""
 
@@ -54,3 +76,4 @@ class ProcessSettings:
     )
     redis: RedisConnection = section(RedisConnection)
     logging: LoggingVariables = section(LoggingVariables)
+    bootstrap_admin: MasterTenantAdmin = section(MasterTenantAdmin)

@@ -45,6 +45,8 @@ def type_name(value: object) -> str:
     """The JSON type name of a value, as the user wrote it."""
     if isinstance(value, float) and math.isnan(value):
         return "NaN"
+    if isinstance(value, float) and math.isinf(value):
+        return "Infinity"
     if isinstance(value, Mapping):
         return "object"
     return _TYPE_NAMES.get(type(value), type(value).__name__)
@@ -157,6 +159,7 @@ class Text(_Plain):
     min_length_message: str | None = None
     max_length: int | None = None
     length: int | None = None
+    length_message: str | None = None
     starts_with: str | None = None
     starts_with_message: str | None = None
     patterns: tuple[Pattern, ...] = ()
@@ -185,7 +188,10 @@ class Text(_Plain):
         if self.length is not None and len(text) != self.length:
             rel = "<=" if len(text) > self.length else ">="
             size = "Too big" if len(text) > self.length else "Too small"
-            found.append(f"{size}: expected string to have {rel}{self.length} characters")
+            found.append(
+                self.length_message
+                or f"{size}: expected string to have {rel}{self.length} characters"
+            )
         if self.starts_with is not None and not text.startswith(self.starts_with):
             found.append(
                 self.starts_with_message or f'Invalid string: must start with "{self.starts_with}"'
@@ -213,11 +219,7 @@ class Integer(_Plain):
 
     def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
         if self.coerce and isinstance(value, str):
-            try:
-                value = float(value.strip() or "0")
-            except ValueError:
-                issues.append(Issue(path, "Invalid input: expected number, received NaN"))
-                return INVALID
+            value = js_number(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             issues.append(Issue(path, expected("number", value)))
             return INVALID
@@ -244,6 +246,33 @@ class Integer(_Plain):
         return INVALID if found else value
 
 
+#: what JavaScript's ``String.prototype.trim`` removes (``str.strip()`` removes more: ``\x1c``…)
+_JS_WHITESPACE: Final = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_JS_DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_JS_RADIX: Final = {"0x": (16, "0123456789abcdefABCDEF"), "0o": (8, "01234567"), "0b": (2, "01")}
+_JS_INFINITY: Final = {"Infinity": math.inf, "+Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def js_number(text: str) -> float:
+    """A string read as JavaScript's ``Number()`` reads it, the coercion the reference applies to
+    form-style numeric settings: surrounding whitespace ignored, ``''`` is 0, ``0x``/``0o``/``0b``
+    literals and exponents are numbers, ``Infinity`` is infinite, anything else is NaN."""
+    body = text.strip(_JS_WHITESPACE)
+    if not body:
+        return 0.0
+    radix = _JS_RADIX.get(body[:2].lower())
+    if radix is not None:
+        base, digits = radix
+        rest = body[2:]
+        return float(int(rest, base)) if rest and all(c in digits for c in rest) else math.nan
+    if body in _JS_INFINITY:
+        return _JS_INFINITY[body]
+    return float(body) if _JS_DECIMAL.fullmatch(body) else math.nan
+
+
 def Number(**kwargs: Any) -> Integer:  # noqa: N802 - reads like the other kind constructors
     """A number that may have a fractional part."""
     return Integer(whole=False, **kwargs)
@@ -258,26 +287,42 @@ _HTML_TRUE: Final = frozenset({"on", "true", "1"})
 
 @attrs.frozen
 class Boolean(_Plain):
-    """``html`` booleans also take the strings a checkbox sends (``on``, ``1``, ``true``)."""
+    """``html`` booleans are read as the reference reads a form's checkbox: ``null`` is false,
+    and a string is true only when, lower-cased, it is ``on``, ``true`` or ``1`` (``off``,
+    ``0``, ``''`` and anything unexpected are false)."""
 
     html: bool = False
+
+    @property
+    def accepts_null(self) -> bool:
+        """``null`` is a value of this kind (false), not a missing one."""
+        return self.html
 
     def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
         if isinstance(value, bool):
             return value
+        if self.html and value is None:
+            return False
         if self.html and isinstance(value, str):
-            return value.strip().lower() in _HTML_TRUE
+            return value.lower() in _HTML_TRUE
         issues.append(Issue(path, expected("boolean", value)))
         return INVALID
 
 
 @attrs.frozen
 class Choice(_Plain):
+    """One of ``values``. ``literals`` is the reference's union of literals rather than its enum:
+    a value outside it reads ``Invalid input``, as Zod words a union no branch accepts."""
+
     values: tuple[Any, ...]
+    literals: bool = False
 
     def parse(self, value: Any, path: str, issues: list[Issue]) -> Any:
         if value in self.values and type(value) in {type(v) for v in self.values}:
             return value
+        if self.literals:
+            issues.append(Issue(path, "Invalid input"))
+            return INVALID
         options = "|".join(f'"{v}"' if isinstance(v, str) else str(v) for v in self.values)
         issues.append(Issue(path, f"Invalid option: expected one of {options}"))
         return INVALID

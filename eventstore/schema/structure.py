@@ -82,7 +82,7 @@ def structure_into(
         if like is not None and info.key in like[1] and like[1][info.key] == raw:
             values[d.name] = getattr(like[0], d.name)
             continue
-        if raw is None:
+        if raw is None and not getattr(info.kind, "accepts_null", False):
             if info.nullable or info.optional:
                 values[d.name] = None
             else:
@@ -119,6 +119,8 @@ def _missing_message(info: Any, raw: object = "absent") -> str:
     url_message = getattr(kind, "url_message", None)
     if url_message and raw == "absent":
         return str(url_message)
+    if getattr(kind, "literals", False):
+        return "Invalid input"  # a union of literals, as Zod words it for any value
     name = "object" if info.nested is not None else _kind_type(kind)
     return f"Invalid input: expected {name}, received {received}"
 

@@ -808,9 +808,11 @@ class Metrics:
 class ProviderPool:
     """Settings under `features.multi_tenancy.provider_pool`."""
 
+    # The bootstrap schema's rule (> 0) is the one in force for the three pool settings: the
+    # reference's config schema declared minimums (1, 60000, 10000) its runtime never applied.
     max_size: int = setting(
         50,
-        Integer(min=1),
+        Integer(gt=0),
         bootstrap_only=True,
         env="MULTI_TENANCY_PROVIDER_POOL_MAX_SIZE",
         label="Pool size",
@@ -818,7 +820,7 @@ class ProviderPool:
     )
     idle_ttl_ms: int = setting(
         1800000,
-        Integer(min=60000),
+        Integer(gt=0),
         bootstrap_only=True,
         env="MULTI_TENANCY_PROVIDER_POOL_IDLE_TTL_MS",
         label="Idle lifetime (ms)",
@@ -826,7 +828,7 @@ class ProviderPool:
     )
     cleanup_interval_ms: int = setting(
         60000,
-        Integer(min=10000),
+        Integer(gt=0),
         bootstrap_only=True,
         env="MULTI_TENANCY_PROVIDER_POOL_CLEANUP_INTERVAL_MS",
         label="Cleanup interval (ms)",

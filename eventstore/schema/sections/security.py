@@ -187,7 +187,7 @@ class Protection:
     )
     high_risk_countries: tuple[Any, ...] = setting(
         (),
-        ListOf(Text(length=2)),
+        ListOf(Text(length=2, length_message="Country code must be 2 characters")),
         tenant=True,
         label="High-risk countries",
         help="Two-letter country codes whose sign-ins get extra scrutiny, one per line.",
@@ -733,15 +733,19 @@ class Signup:
 class Roles:
     """Settings under `security.authentication.roles`."""
 
+    # Role names are trimmed as the reference trims them; the default role is checked after
+    # trimming, so a blank one is refused (docs/decisions.md X29).
     available: tuple[Any, ...] = setting(
         ("user", "admin", "superadmin"),
-        ListOf(TEXT, min_items=1, min_items_message="At least one role must be available"),
+        ListOf(
+            Text(trim=True), min_items=1, min_items_message="At least one role must be available"
+        ),
         label="Available roles",
         help="Role names that can be given to users, one per line.",
     )
     default: str = setting(
         "user",
-        Text(min_length=1, min_length_message="Default role cannot be empty"),
+        Text(trim=True, min_length=1, min_length_message="Default role cannot be empty"),
         tenant=True,
         label="Default role",
         help="Role given to every new user; should be one of the available roles.",
@@ -754,7 +758,7 @@ class FieldsField:
 
     slot: int | None = setting(
         None,
-        Choice((1, 2, 3)),
+        Choice((1, 2, 3), literals=True),
         label="Slot",
         help="Which of the three identifier slots (1, 2 or 3) this field uses.",
     )
