@@ -72,6 +72,9 @@ def test_the_document_is_openapi_3_1_and_lists_every_route(
         ("GET", "/api/v1/config/watch"),
         ("GET", "/api/v1/config/schema"),
         ("GET", "/api/v1/config/schema/{path}"),
+        ("GET", "/api/v1/tokens"),
+        ("POST", "/api/v1/tokens"),
+        ("DELETE", "/api/v1/tokens/{name}"),
     }
     assert served == expected
     schemes = document["components"]["securitySchemes"]

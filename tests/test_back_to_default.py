@@ -50,6 +50,7 @@ def root(tmp_path: Path) -> Path:
     (tmp_path / "runtime" / ".env").write_text(
         f"STORAGE_ADAPTER=sqlite\nUSE_FILE_CONFIG=false\nENCRYPTION_KEY={KEY}\n", encoding="utf-8"
     )
+    ok(tmp_path, "check")  # the store's first start
     return tmp_path
 
 
@@ -154,6 +155,11 @@ def test_null_in_a_patch_returns_a_setting_to_its_default(api: RunningApi) -> No
     assert back.status_code == 200, back.text
     email = client.get("/config/integrations").json()["data"]["email"]
     assert email.get("tls_reject_unauthorized") is None
+    # and for the reference's checkbox booleans a null is a value too: false, not the default
+    alerts = {"notifications": {"defaults": {"security_alerts": None}}}
+    assert client.patch("/config", json=alerts).status_code == 200
+    defaults = client.get("/config/notifications").json()["data"]["defaults"]
+    assert defaults["security_alerts"] is False
 
 
 # --- a dry run predicts the write ------------------------------------------------------------

@@ -169,6 +169,7 @@ def test_multi_tenancy_on_sqlite_is_refused_at_start(tmp_path: Path) -> None:
 
 def test_tenant_commands_explain_when_multi_tenancy_is_off(tmp_path: Path) -> None:
     write_env(tmp_path, f"USE_FILE_CONFIG=false\nENCRYPTION_KEY={KEY}\n")
+    ok(tmp_path, "check")  # the store's first start
     done = run(tmp_path, "tenant", "list")
     assert done.returncode == 1
     assert "multi-tenancy is off" in done.stderr

@@ -53,7 +53,7 @@ from hypothesis.stateful import (
 )
 from support.storages import STORAGES
 
-from adapters import wiring
+from adapters import key_store
 from adapters.service import ConfigService
 from adapters.sources.layers import Sources
 from adapters.storage.memory import MemoryEventLog, MemoryStorage
@@ -410,7 +410,7 @@ async def open_store(
     async def memory_log(_sources: Sources, chain: HashChain) -> EventLog:
         return MemoryEventLog(chain, storage=memory)
 
-    with mock.patch.object(wiring, "open_log", memory_log):
+    with mock.patch.object(key_store, "open_log", memory_log):
         return await open_service(root, environ)
 
 

@@ -23,6 +23,7 @@ from adapters.http import (
     routes_runtime,
     routes_schema,
     routes_tenants,
+    routes_tokens,
     routes_versions,
 )
 from adapters.http.context import STATE_KEY, ApiContext, api_context
@@ -149,6 +150,7 @@ def create_app(service: ConfigService, settings: ApiSettings | None = None) -> R
             *routes_versions.ROUTES,
             *routes_tenants.ROUTES,
             *routes_runtime.ROUTES,
+            *routes_tokens.ROUTES,
         ],
     )
     handlers: list[Any] = [api, _metrics_route(metrics_settings.path), admin_router()]

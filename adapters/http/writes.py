@@ -44,8 +44,12 @@ def _same(a: Any, b: Any) -> bool:
 
 
 #: declared settings and groups whose value cannot be null: a null there means "the default"
+#: (where the schema reads null as a value — nullable settings, the reference's checkbox
+#: booleans, for which null is false — it stays a value)
 _NOT_NULLABLE: frozenset[str] = frozenset(
-    path for path, declared in walk() if not declared.info.nullable
+    path
+    for path, declared in walk()
+    if not declared.info.nullable and not getattr(declared.info.kind, "accepts_null", False)
 )
 
 

@@ -73,7 +73,7 @@ def test_an_audit_cursor_nested_thousands_deep_is_400(api: RunningApi) -> None:
         ({"deployment": "x"}, "deployment"),
         ({"features": 5}, "features"),
         ({"features": {"oidc": []}}, "features.oidc"),
-        ({"security": {"authentication": None}}, "security.authentication"),
+        ({"security": {"authentication": []}}, "security.authentication"),
     ],
 )
 def test_a_section_given_a_scalar_is_422_naming_it(
