@@ -32,6 +32,8 @@ class ApiContext:
     _runtime: tuple[object, dict[str, Any]] | None = None
     _tenant_runtime: dict[str, tuple[object, dict[str, Any]]] = attrs.field(factory=dict)
     _feed: ChangeFeed | None = None
+    #: change events already encoded for watchers (see ``routes_runtime``)
+    encoded_changes: dict[tuple[int, str | None, bool, bool], Any] = attrs.field(factory=dict)
 
     @property
     def feed(self) -> ChangeFeed:

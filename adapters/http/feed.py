@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import itertools
 from collections import deque
 from collections.abc import Sequence
 from typing import Final
@@ -133,7 +134,9 @@ class ChangeFeed:
         if position < self._complete_after:
             return None
         start = bisect.bisect_right(self._positions, position)
-        return [c for c in list(self._changes)[start:] if c.concerns(tenant)]
+        if start == len(self._changes):
+            return []  # the common case: a watcher woken for what it has already seen
+        return [c for c in itertools.islice(self._changes, start, None) if c.concerns(tenant)]
 
     async def backfill(self, position: int) -> bool:
         """Make the changes after ``position`` available to :meth:`since` when they are older than
@@ -172,7 +175,8 @@ class ChangeFeed:
         if self._poller is None and not self._service.file_mode:
             self._poller = asyncio.create_task(self._poll(), name="change-feed-poll")
         try:
-            await asyncio.wait_for(woken.wait(), timeout)
+            async with asyncio.timeout(timeout):  # no task per waiter, unlike wait_for
+                await woken.wait()
         except TimeoutError:
             return False
         finally:

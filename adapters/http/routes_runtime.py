@@ -14,6 +14,7 @@ Reads are read-after-write consistent across processes unless ``?consistency=sta
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import AsyncIterator
@@ -245,10 +246,41 @@ def _resume_point(raw: str | None) -> int | None:
     return int(raw.strip())
 
 
+class _Encoded(ServerSentEventMessage):
+    """An event encoded once, however many streams send it."""
+
+    @functools.cached_property
+    def _bytes(self) -> bytes:
+        return super().encode()
+
+    def encode(self) -> bytes:
+        return self._bytes
+
+
 def _event(position: int, body: dict[str, Any], kind: str) -> ServerSentEventMessage:
-    return ServerSentEventMessage(
+    return _Encoded(
         data=json.dumps(body, separators=(",", ":"), ensure_ascii=False), event=kind, id=position
     )
+
+
+#: one encoded change event per (position, tenant, full, masked): a hundred watchers of one
+#: version share its bytes; the oldest make room
+_ENCODED_CHANGES: Final = 512
+
+
+async def _change_event(
+    context: ApiContext, change: Change, tenant: str | None, full: bool, masked: bool
+) -> ServerSentEventMessage:
+    cache = context.encoded_changes
+    key = (change.position, tenant, full, masked)
+    found = cache.get(key)
+    if found is None:
+        body = await _change_body(context, change, tenant, full, masked)
+        found = _event(change.position, body, "change")
+        if len(cache) >= _ENCODED_CHANGES:
+            cache.pop(next(iter(cache)))
+        cache[key] = found
+    return found
 
 
 async def _change_body(
@@ -309,9 +341,7 @@ async def _stream(
         pending = []
     while True:
         for change in pending:
-            yield _event(
-                change.position, await _change_body(context, change, tenant, full, masked), "change"
-            )
+            yield await _change_event(context, change, tenant, full, masked)
             cursor = change.position
         if feed.closed:
             return
