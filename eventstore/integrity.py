@@ -139,8 +139,10 @@ class VerifiedLog:
                 raise self._fail(expected, "the position is missing (events were deleted or moved)")
             expected += 1
         await self._check_links(events)
-        if events:
-            self._seen_head(events[-1].position)
+        if events and (limit is None or len(events) < limit):
+            self._seen_head(events[-1].position)  # the page reached the end: that is the head
+        elif events:  # a full page only says the head is at least this far
+            self.highest_head = max(self.highest_head, events[-1].position)
         return events
 
     async def stream_version(self, stream: str) -> int:

@@ -13,6 +13,7 @@ from adapters.storage.memory import MemoryEventLog
 from eventstore import events
 from eventstore.events import ConfigChanged, FieldChange, SecretRevealed, TenantOverrideChanged
 from eventstore.hashchain import HashChain
+from eventstore.integrity import VerifiedLog
 from eventstore.state import PLATFORM_STREAM
 from eventstore.tenants import tenant_stream
 from projections.audit import AuditTrail, encode_cursor, filter_entries, page
@@ -162,3 +163,21 @@ async def test_the_newest_versions_are_the_end_of_the_full_history(count: int, n
 async def test_a_negative_count_is_refused() -> None:
     with pytest.raises(ValueError, match="n must be >= 0"):
         await latest_versions(MemoryEventLog(CHAIN), -1)
+
+
+async def test_a_trail_longer_than_a_page_is_read_by_a_process_that_saw_its_head() -> None:
+    """Full pages of ``read_all`` say nothing of where the head is: reading the trail from the
+    start, in a process that already saw the head far beyond the first page, is no rollback."""
+    inner = MemoryEventLog(CHAIN)
+    change = (FieldChange("branding.logo", None, "x"),)
+    for i in range(25):
+        batch = [
+            events.encode(ConfigChanged(change, "1.0.0", "ops", "", ("main",), "dev", T0))
+            for _ in range(100)
+        ]
+        await inner.append(PLATFORM_STREAM, i * 100, batch)
+    log = VerifiedLog(inner, CHAIN)
+    assert await log.head_position() == 2500
+    trail = AuditTrail(page_size=1000)
+    await trail.refresh(log)
+    assert (len(trail), log.failure) == (2500, None)
