@@ -29,6 +29,7 @@ from eventstore.resolve import strip_unpersisted
 from eventstore.schema import AppConfig, unstructure
 from eventstore.schema.paths import SECRET_FIELDS
 from eventstore.state import PLATFORM_STREAM, StoredConfig, value_at
+from eventstore.tenants import REGISTRY_STREAM
 from projections.audit import AuditEntry, AuditFilters, AuditTrail
 from projections.runtime import RuntimeView, Subscriber
 from projections.verification import ExpectedHead, VerifyReport, verify_log
@@ -152,16 +153,18 @@ class ConfigService:
         await self.catch_up()
 
     async def verify_since_snapshot(self) -> None:
-        """Read every event since the newest platform snapshot through the verified reads: a
-        starting process then vouches for the whole tail it builds on — tokens, tenants and
-        the registry included — not only the platform events it folds. Raises (and records)
+        """Read every event since the newest snapshot (the platform's or the tenant
+        registry's, whichever is newer) through the verified reads: a starting process then
+        vouches for the whole tail it builds on — tokens, tenants and the registry included —
+        not only the platform events it folds; before that point, what it folds (the platform
+        stream, the registry) is read verified or from a sealed snapshot. Raises (and records)
         :class:`LogIntegrityError`."""
         log = self._log
         if not isinstance(log, VerifiedLog):
             return
         try:
-            snapshot = await log.latest_snapshot(PLATFORM_STREAM)
-            position = snapshot.position if snapshot is not None else 0
+            newest = [await log.latest_snapshot(s) for s in (PLATFORM_STREAM, REGISTRY_STREAM)]
+            position = max((s.position for s in newest if s is not None), default=0)
             while page := await log.read_all(position, _PAGE):
                 position = page[-1].position
         finally:
