@@ -26,7 +26,7 @@ from eventstore.log import Checkpoint, EventLog, RecordedEvent, Snapshot
 from eventstore.state import PLATFORM_STREAM, StoredConfig
 from eventstore.tenants import REGISTRY_STREAM, Registry
 
-_PAGE: Final = 1000
+_PAGE: Final = 5000
 
 
 @attrs.frozen
@@ -265,20 +265,24 @@ class _SnapshotCheck:
     ) -> _SnapshotCheck:
         """The check of ``stream``'s snapshots after position ``since``, its fold brought up
         to ``since`` (from the newest sealed snapshot at or before it, if there is one)."""
-        snapshots = await _snapshots(log, stream)
         if not since:
-            return cls(chain, stream, starting(None), snapshots)
-        base, later = None, []
-        for snapshot in snapshots:
+            return cls(chain, stream, starting(None), await _snapshots(log, stream))
+        # newest first: the snapshots after `since`, down to the newest sealed one before it
+        base, later, bound = None, [], None
+        while (snapshot := await log.latest_snapshot(stream, bound)) is not None:
             if snapshot.position > since:
                 later.append(snapshot)
-                continue
-            opened = open_snapshot(chain, snapshot)
-            if isinstance(opened, str):
-                continue  # not checked by this run: it lies before what is checked
-            plain, link = opened
-            if (await log.read_links([plain.position])).get(plain.position) == link:
-                base = plain
+            else:
+                opened = open_snapshot(chain, snapshot)
+                if not isinstance(opened, str):
+                    plain, link = opened
+                    if (await log.read_links([plain.position])).get(plain.position) == link:
+                        base = plain
+                        break
+            if snapshot.version <= 1:
+                break
+            bound = snapshot.version - 1
+        later.reverse()
         fold = starting(base)
         for event in await log.read_stream(stream, fold.version + 1):
             if event.position > since:
@@ -287,6 +291,8 @@ class _SnapshotCheck:
         return cls(chain, stream, fold, later)
 
     def fold(self, event: RecordedEvent) -> None:
+        if not self._pending:
+            return  # no snapshot left to compare: the rest of the stream need not be folded
         self._fold = self._fold.apply(event)
         snapshot = self._pending.pop(event.version, None)
         if snapshot is not None:
