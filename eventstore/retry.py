@@ -10,6 +10,12 @@ of a retry: their edit was made against a state that no longer exists. Everyone 
 with a short randomised pause so that writers in several processes stop colliding in lockstep,
 and without a fixed give-up count: a refusal means another writer made progress, so a writer
 that keeps retrying is never starved into an error by writers that keep succeeding.
+
+The pause does not grow with the losses. The writer that won a race starts its next save at
+once, ahead of those it beat; a loser whose pause doubled after every loss would start ever
+further behind and lose again, so a few writers would take most saves. A pause far shorter than
+one attempt only breaks lockstep, and every writer keeps its share (``python -m bench fairness``:
+four processes, each at least 15 % of the saves).
 """
 
 from __future__ import annotations
@@ -24,9 +30,8 @@ from eventstore.log import WrongExpectedVersion
 
 T = TypeVar("T")
 
-#: first pause after a lost race, and the ceiling the pauses double up to (seconds)
-FIRST_PAUSE: Final = 0.001
-MAX_PAUSE: Final = 0.05
+#: the longest pause after a lost race (seconds): the pause is random, up to this
+PAUSE: Final = 0.002
 
 
 async def until_appended(
@@ -37,13 +42,12 @@ async def until_appended(
     ``attempt`` must re-read everything it decides on: it runs again from scratch after a lost
     race. With ``expected_version`` the first lost race is a :class:`VersionConflict`.
     """
-    pause = FIRST_PAUSE
     while True:
         try:
             return await attempt()
         except WrongExpectedVersion as exc:
             if expected_version is not None:
                 raise VersionConflict(expected_version, exc.actual) from None
-        # full jitter: a random pause up to the current ceiling spreads colliding writers out
-        await asyncio.sleep(random.uniform(0, pause))
-        pause = min(pause * 2, MAX_PAUSE)
+        # full jitter, not growing: spreads colliding writers out without holding back the
+        # writer that has lost most
+        await asyncio.sleep(random.uniform(0, PAUSE))
