@@ -124,6 +124,8 @@ def pg_project(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], str]]:
             "ENCRYPTION_KEY": KEY,
         }
         (tmp_path / "runtime").mkdir()
+        first = cli(tmp_path, "check", **env)  # the store's first start
+        assert first.returncode == 0, first.stderr
         yield tmp_path, env, password
 
 
