@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from adapters.cli.support import command, emit, guarded, reading
+from adapters.cli.support import HELP, command, emit, guarded, reading
 from adapters.cli.workers import Started, banner, listen, serve_workers
 from adapters.service import ConfigService
 from adapters.sources.bootstrap import project_root
@@ -19,7 +19,7 @@ from eventstore.tokens import SCOPES, TokenStore
 _ISSUER_HELP = "who creates or revokes (recorded with the event)"
 
 
-@click.command()
+@click.command(context_settings=HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option(
     "--port",
@@ -76,7 +76,7 @@ async def _database_mode_only() -> None:
         )
 
 
-@click.group()
+@click.group(context_settings=HELP)
 def token() -> None:
     """Bearer tokens of the Management API (only their SHA-256 digests are stored)."""
 

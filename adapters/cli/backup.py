@@ -23,7 +23,7 @@ from typing import IO, Final
 import click
 
 from adapters.cli.reports import print_report, report_lines
-from adapters.cli.support import guarded
+from adapters.cli.support import HELP, guarded
 from adapters.key_store import DATA_KEYS_META, KEY_ID_META, keyring_from, open_keyed_log
 from adapters.sources.bootstrap import project_root
 from adapters.sources.env_files import read_env
@@ -55,7 +55,7 @@ from projections.verification import ExpectedHead, verify_log
 _FILE_MODE: Final = 0o600
 
 
-@click.command()
+@click.command(context_settings=HELP)
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="replace FILE if it exists")
 def backup(file: Path, force: bool) -> None:
@@ -111,7 +111,7 @@ def verify_backup_file(file: Path, expect_head: ExpectedHead | None, as_json: bo
     guarded(run)
 
 
-@click.command(name="restore-log")
+@click.command(name="restore-log", context_settings=HELP)
 @click.argument("file", type=click.Path(path_type=Path))
 def restore_log(file: Path) -> None:
     """Load a backup FILE into the empty store that STORAGE_ADAPTER names, every link intact.

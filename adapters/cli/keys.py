@@ -23,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from adapters.cli.support import fail, guarded
+from adapters.cli.support import HELP, fail, guarded
 from adapters.key_store import NEW_KEY_VAR, LateChain, Rotation, keyring_from, rotate_data_keys
 from adapters.sources.bootstrap import project_root
 from adapters.sources.layers import read_sources
@@ -60,7 +60,7 @@ async def rotate(root: Path, environ: Mapping[str, str]) -> Rotation:
         await log.close()
 
 
-@click.command(name="rotate-key")
+@click.command(name="rotate-key", context_settings=HELP)
 @click.option("--json", "as_json", is_flag=True, help="print a JSON object")
 def rotate_key(as_json: bool) -> None:
     """Wrap the store's data keys by NEW_ENCRYPTION_KEY; ENCRYPTION_KEY then opens nothing.

@@ -25,6 +25,7 @@ from adapters.cli.support import (
     BY_HELP,
     EXIT_INVALID,
     EXPECTED_HELP,
+    HELP,
     JSON_HELP,
     REASON_HELP,
     OneLineErrors,
@@ -62,7 +63,7 @@ from projections.runtime import AppliedVersion
 from projections.verification import ExpectedHead, VerifyReport, verify_log
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings=HELP)
 @click.version_option(package_name="parako-config", message="parako-config %(version)s")
 @click.option("--debug", is_flag=True, help="show the traceback of an unexpected error")
 @click.option(

@@ -32,6 +32,9 @@ from projections.audit import AuditEntry, AuditFilters, EntryKind
 from projections.diff import Diff
 
 EXIT_INVALID: Final = 2
+#: every command answers -h as well as --help (set on each, not only inherited from the group:
+#: click keeps a command's help option from its first use, which may be outside the group)
+HELP: Final[dict[str, Any]] = {"help_option_names": ["-h", "--help"]}
 BY_HELP: Final = "who makes the change (recorded as last_modified_by)"
 REASON_HELP: Final = "why (kept in the history and the audit trail)"
 EXPECTED_HELP: Final = "the _version you read (see history): refuse if someone saved since"

@@ -16,6 +16,7 @@ from adapters.cli.completion import complete_assignment, complete_path, complete
 from adapters.cli.support import (
     BY_HELP,
     EXPECTED_HELP,
+    HELP,
     JSON_HELP,
     REASON_HELP,
     audit_filters,
@@ -60,7 +61,7 @@ async def show_tenant(service: ConfigService, slug: str, path: str | None, as_js
         emit(doc, as_json)
 
 
-@click.group()
+@click.group(context_settings=HELP)
 def tenant() -> None:
     """Tenants and their overrides (multi-tenant mode)."""
 
