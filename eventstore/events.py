@@ -376,6 +376,22 @@ def _change_fields(body: Mapping[str, Any]) -> _ChangeFields:
     )
 
 
+def read_json(data: bytes) -> Any:
+    """Canonical JSON (an event body, a snapshot's state) read as replays read it: fast, and
+    exact for every value ``canonical_json`` writes."""
+    return _parse(data)
+
+
+def current_body(recorded: RecordedEvent) -> dict[str, Any] | None:
+    """The body of ``recorded`` as stored, when it already has its type's current layout (what
+    :func:`decode` builds the event from); None when it would be upcast first. For readers that
+    need a few fields of every event of a replay, not the event objects."""
+    body = _parse(recorded.data)
+    if isinstance(body, dict) and body.get("schema") == CURRENT_SCHEMA.get(recorded.type):
+        return body
+    return None
+
+
 def decode(recorded: RecordedEvent) -> DomainEvent:
     body = _parse(recorded.data)
     if body.get("schema") != CURRENT_SCHEMA.get(recorded.type):
