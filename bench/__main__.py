@@ -14,6 +14,7 @@ SUITES = {
     "tenants": "bench.bench_tenants",  # effective tenant configs, 10,000 resident
     "http": "bench.bench_http",  # the Management API over loopback, load from another process
     "watch": "bench.bench_watch",  # commit → SSE event at 100 watchers; runtime 304 vs 200 reads
+    "scale": "bench.bench_scale",  # each cost at 1,000 / 10,000 / 100,000 versions and tenants
     "fairness": "bench.bench_fairness",  # 4 processes saving without a version: shares
 }
 
