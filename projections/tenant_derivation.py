@@ -82,6 +82,9 @@ DERIVED_SECTIONS: Final = frozenset(path.split(".")[0] for path in DERIVED_RULES
 _ALLOWED: Final = frozenset(ALLOWED_TENANT_FIELDS)
 #: one tuple object per distinct set of overridden paths, shared by all tenants that have it
 _SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
+#: how many sets of overridden paths the caches below keep (tenants rarely have more distinct
+#: sets; past it they are emptied and filled again, so their memory stays bounded)
+SHAPES_KEPT: Final = 4096
 
 
 @attrs.frozen
@@ -101,6 +104,8 @@ class Leaves:
         except _NotPlain:
             found = list(stored_leaves(doc))
         paths = tuple(sys.intern(path) for path, _ in found)
+        if len(_SHAPES) >= SHAPES_KEPT * 16:
+            _SHAPES.clear()
         return cls(_SHAPES.setdefault(paths, paths), tuple(value for _, value in found))
 
     def document(self) -> dict[str, Any]:
@@ -253,6 +258,8 @@ _POLICED_AT: dict[tuple[str, ...], tuple[int, ...]] = {}
 def _policed_indexes(paths: tuple[str, ...]) -> tuple[int, ...]:
     found = _POLICED_AT.get(paths)
     if found is None:
+        if len(_POLICED_AT) >= SHAPES_KEPT:
+            _POLICED_AT.clear()
         found = _POLICED_AT[paths] = tuple(i for i, p in enumerate(paths) if p in POLICED)
     return found
 
@@ -302,6 +309,8 @@ class Derivable:
         to it, and no object of it meets a value that is not an object."""
         found = self._fit.get(leaves.paths)
         if found is None:
+            if len(self._fit) >= SHAPES_KEPT:
+                self._fit.clear()
             found = self._fit[leaves.paths] = self._fits(leaves.paths)
         return found
 
@@ -392,6 +401,9 @@ def differs_from_platform(paths: tuple[str, ...]) -> Trie:
     set of overridden paths, shared by every tenant with that set."""
     found = _TRIES.get(paths)
     if found is None:
+        if len(_TRIES) >= SHAPES_KEPT:
+            _TRIES.clear()
+            _PLANS.clear()  # its plans belong to those tries
         found = _TRIES[paths] = trie_of((*paths, *DERIVED_RULES))
     return found
 
