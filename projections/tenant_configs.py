@@ -135,11 +135,14 @@ class TenantConfigs:
         """The tenant's effective config, from the cache (re-derived if the platform changed
         since) or built once for all waiting callers."""
         found = self._cache.get(slug)
+        # checked on every hit, so a platform change can never serve a stale config
+        if found is not None and found.platform_version != self._platform()[0].version:
+            if found.overrides is NO_LEAVES:  # its overrides are not kept: read them again
+                self._cache.pop(slug)
+                found = None
+            else:
+                found = self._cache[slug] = self._rederive(found, self._current_basis())
         if found is not None:
-            # checked on every hit, so a platform change can never serve a stale config
-            if found.platform_version != self._platform()[0].version:
-                found = self._rederive(found, self._current_basis())
-                self._cache[slug] = found
             self._cache.move_to_end(slug)
             return found
         pending = self._building.get(slug)
@@ -181,6 +184,7 @@ class TenantConfigs:
         try:
             overrides = Leaves.of(plain)
         except ValueError:  # a key that cannot be part of a path: only the definition knows
+            # (NO_LEAVES: not re-derivable, read from the log again after a platform change)
             return self._defined(tenant, state.version, NO_LEAVES, basis, plain)
         return self._built(tenant, state.version, overrides, basis, plain)
 
