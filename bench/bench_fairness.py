@@ -21,22 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Final
 
-import asyncpg
-
 from adapters.wiring import open_service
 from bench.report import Row, status, table
+from bench.scratch_pg import PG_URL, drop_database, scratch_database
 from eventstore.commands import Author
 
 KEY_HEX: Final = "5f" * 32
-PG_URL: Final = (
-    os.environ.get("PARAKO_BENCH_POSTGRESQL_URL", "")
-    or os.environ.get("PARAKO_TEST_POSTGRESQL_URL", "")
-    or "postgresql://postgres@127.0.0.1/postgres"
-)
 #: each writer's share of the saves must be at least this (with four writers: 15 %)
 FAIR_SHARE: Final = 0.15
 
@@ -117,27 +110,6 @@ def _rows(name: str, results: list[Any], seconds: float, writers: int) -> list[R
     return rows
 
 
-async def _pg_database() -> str | None:
-    try:
-        admin = await asyncpg.connect(PG_URL, timeout=5)
-    except Exception:
-        return None
-    name = f"parako_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def _drop(url: str) -> None:
-    admin = await asyncpg.connect(PG_URL, timeout=5)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     if args[:1] == ["worker"]:
@@ -159,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         _first_start(root, environ)
         results = _run_writers(root, options.writers, options.seconds, environ)
         rows += _rows("SQLite file", results, options.seconds, options.writers)
-        url = asyncio.run(_pg_database())
+        url = asyncio.run(scratch_database())
         if url is None:
             notes.append(f"PostgreSQL not reachable at {PG_URL.split('@')[-1]}: skipped")
         else:
@@ -171,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
                 results = _run_writers(root, options.writers, options.seconds, environ)
                 rows += _rows("PostgreSQL", results, options.seconds, options.writers)
             finally:
-                asyncio.run(_drop(url))
+                asyncio.run(drop_database(url))
     print(f"parako-config bench: fair concurrent saves — Python {sys.version.split()[0]}")
     print(table(rows))
     for note in notes:

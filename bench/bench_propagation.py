@@ -31,24 +31,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import redis.asyncio as aioredis
 
 from adapters.wiring import open_service
 from bench.report import Row, table
+from bench.scratch_pg import PG_URL, drop_database, scratch_database
 from eventstore.commands import Author
 
 KEY_HEX = "cd" * 32
 CLI = Path(sys.executable).with_name("parako-config")
-PG_URL = (
-    os.environ.get("PARAKO_TEST_POSTGRESQL_URL", "") or "postgresql://postgres@127.0.0.1/postgres"
-)
 WAIT_SECONDS = 10.0
 
 
@@ -227,28 +223,6 @@ async def _build_cost(root: Path, variables: dict[str, str]) -> float:
     return statistics.median(samples)
 
 
-async def _fresh_pg_database() -> str | None:
-    try:
-        admin = await asyncpg.connect(PG_URL, timeout=5)
-    except Exception:
-        return None
-    name = f"parako_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def _drop_pg_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(PG_URL, timeout=5)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 def _base_variables(**more: str) -> dict[str, str]:
     return {
         "USE_FILE_CONFIG": "false",
@@ -289,7 +263,7 @@ async def _run(tmp: Path, args: argparse.Namespace, rows: list[Row], notes: list
         )
         rows += _latency_rows("Redis hint, SQLite, 1 subscriber", samples, missed, 20)
 
-        url = await _fresh_pg_database()
+        url = await scratch_database()
         if url is None:
             notes.append(f"PostgreSQL not reachable at {PG_URL.split('@')[-1]}: NOTIFY skipped")
         else:
@@ -302,7 +276,7 @@ async def _run(tmp: Path, args: argparse.Namespace, rows: list[Row], notes: list
                 samples, missed = await _propagation(pg_root, variables, args.saves, 1)
                 rows += _latency_rows("NOTIFY only, PostgreSQL, 1 sub", samples, missed, 20)
             finally:
-                await _drop_pg_database(url)
+                await drop_database(url)
 
         fan_root = tmp / "fanout"
         fan_root.mkdir()

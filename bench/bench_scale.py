@@ -34,7 +34,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +46,7 @@ from adapters.service import ConfigService
 from adapters.wiring import open_service, open_verifier
 from bench import bench_tenants
 from bench.report import Row, status, table
+from bench.scratch_pg import drop_database, scratch_database
 from eventstore import events
 from eventstore.commands import SNAPSHOT_EVERY, Author
 from eventstore.events import ConfigChanged, FieldChange, TenantChanged
@@ -63,11 +63,6 @@ QUICK_SIZES: Final = (1_000, 10_000)
 #: saves and tenants made by the commands themselves before the rest follow their events
 REAL: Final = 100
 BATCH: Final = 1_000
-PG_URL: Final = (
-    os.environ.get("PARAKO_BENCH_POSTGRESQL_URL", "")
-    or os.environ.get("PARAKO_TEST_POSTGRESQL_URL", "")
-    or "postgresql://postgres@127.0.0.1/postgres"
-)
 AT: Final = datetime(2026, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
 
@@ -315,27 +310,6 @@ def _fold_times(n: int) -> tuple[float, float | None]:
     return new, time.process_time() - start
 
 
-async def _pg_database() -> str | None:
-    try:
-        admin = await asyncpg.connect(PG_URL, timeout=5)
-    except Exception:
-        return None
-    name = f"parako_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def _drop(url: str) -> None:
-    admin = await asyncpg.connect(PG_URL, timeout=5)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 def _tenant_environ(root: Path, url: str) -> dict[str, str]:
     return _environ(
         root,
@@ -464,7 +438,7 @@ async def _tenants(rows: list[Row], sizes: tuple[int, ...], base: Path) -> None:
         rows.append((name, f"{n:,}: registry fold (decoded events)", f"{new:.3f} s", ""))
         if plain is not None:
             rows.append((name, f"{n:,}:   before (a copy per event)", f"{plain:.3f} s", ""))
-        url = await _pg_database()
+        url = await scratch_database()
         if url is None:
             rows.append((name, f"{n:,}: first tenant, fresh process", "no PostgreSQL", ""))
         else:
@@ -476,7 +450,7 @@ async def _tenants(rows: list[Row], sizes: tuple[int, ...], base: Path) -> None:
                 await _without_snapshot(url)
                 cold = await _first_tenant(root, url)
             finally:
-                await _drop(url)
+                await drop_database(url)
             target = (
                 status(first[n] <= FIRST_TENANT_SECONDS, f"<= {FIRST_TENANT_SECONDS:.0f} s")
                 if n == max(sizes)
