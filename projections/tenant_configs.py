@@ -25,6 +25,7 @@ without reading the log.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
@@ -51,6 +52,7 @@ from projections.tenant_derivation import (
     police,
     rules_in,
     sections_of,
+    shared_adjustments,
     structure_patched,
     structure_updated,
     trie_of,
@@ -74,12 +76,14 @@ class PlatformBasis:
     derivable: Derivable | None = None
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TenantConfig:
     """One tenant's effective config and the policy adjustments its build applied.
 
-    The last fields are what re-deriving it after a platform change needs: its record, its
-    overrides and those overrides after the policy, compactly (see ``Leaves``).
+    The last fields are what re-deriving it after a platform change needs: its record and its
+    overrides, compactly (see ``Leaves``). The overrides after the policy are not kept: the
+    config holds their values, and re-deriving polices the overrides again where it needs them
+    (the same overrides against the same policed platform values clamp the same way).
     """
 
     slug: str
@@ -89,7 +93,6 @@ class TenantConfig:
     adjustments: tuple[ConstraintViolation, ...] = ()
     tenant: Tenant | None = attrs.field(default=None, eq=False, repr=False)
     overrides: Leaves = attrs.field(default=NO_LEAVES, eq=False, repr=False)
-    policed: Leaves = attrs.field(default=NO_LEAVES, eq=False, repr=False)
     #: built by merging into the platform's document (re-derivable from changed paths)
     derived: bool = attrs.field(default=False, eq=False, repr=False)
 
@@ -220,10 +223,9 @@ class TenantConfigs:
             config,
             basis.version,
             overrides_version,
-            policed.adjustments,
+            shared_adjustments(policed.adjustments),
             tenant,
             overrides,
-            leaves,
             True,
         )
 
@@ -256,9 +258,8 @@ class TenantConfigs:
             config,
             basis.version,
             overrides_version,
-            built.adjustments,
+            shared_adjustments(built.adjustments),
             tenant,
-            overrides,
             overrides,
             False,
         )
@@ -274,26 +275,33 @@ class TenantConfigs:
         update = set(changed)
         if derivation_inputs_changed(changed):
             update.update(DERIVED_RULES)
-        policed, adjustments = cached.policed, cached.adjustments
-        if cached.overrides.touch(changed & POLICED):
-            # the policy binds against the new platform values (D22): clamp again
-            again = police(cached.overrides, basis.runtime_document)
-            if not derivable.fits(again.leaves):
-                return self._again(cached, basis)
-            policed, adjustments = again.leaves, again.adjustments
-            update.update(path for path in policed.paths if path in POLICED)
+        overrides, adjustments = cached.overrides, cached.adjustments
+        # the policy binds against the new platform values (D22): where the changes reach a
+        # policed path the tenant overrides it is applied again now; elsewhere it clamps as it
+        # did, and is applied again only if the tenant's document is needed
+        policed = functools.cache(lambda: police(overrides, basis.runtime_document))
+        if not derivable.fits(overrides):
+            return self._again(cached, basis)
+        if overrides.touch(changed & POLICED):
+            adjustments = shared_adjustments(policed().adjustments)
+            update.update(path for path in overrides.paths if path in POLICED)
         config = cached.config
         if update:
             sections = sections_of(update)
             ref = TenantRef(tenant.slug, tenant.domain)
+
+            def document() -> dict[str, Any]:
+                leaves = policed().leaves.within(sections)
+                return derivable.document(leaves, ref, rules_in(update))
+
             try:
                 config = structure_updated(
                     cached.config,
                     basis.config,
                     basis.runtime_document,
-                    differs_from_platform(policed.paths),
+                    differs_from_platform(overrides.paths),
                     self._trie(frozenset(update)),
-                    lambda: derivable.document(policed.within(sections), ref, rules_in(update)),
+                    document,
                     _INVALID.format(tenant.slug),
                 )
             except CannotPatch:
@@ -304,7 +312,6 @@ class TenantConfigs:
             config=config,
             platform_version=basis.version,
             adjustments=adjustments,
-            policed=policed,
         )
 
     def _trie(self, paths: frozenset[str]) -> Trie:

@@ -87,7 +87,7 @@ _SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
 SHAPES_KEPT: Final = 4096
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Leaves:
     """A sparse document as its leaves: ``paths[i]`` holds ``values[i]`` (lists and empty
     objects are leaves, as in a change event)."""
@@ -253,6 +253,24 @@ def police(overrides: Leaves, platform_runtime: Mapping[str, Any]) -> Policed:
 
 
 _POLICED_AT: dict[tuple[str, ...], tuple[int, ...]] = {}
+_ADJUSTMENTS: dict[bytes, tuple[ConstraintViolation, ...]] = {}
+
+
+def shared_adjustments(
+    found: tuple[ConstraintViolation, ...],
+) -> tuple[ConstraintViolation, ...]:
+    """``found``, or the equal adjustments an earlier build made: tenants the policy adjusts
+    alike (the same value below the same floor) keep one tuple. Equal as JSON, so ``false``
+    and ``0`` stay apart."""
+    if not found:
+        return ()
+    try:
+        key = canonical_json([adjustment.to_json() for adjustment in found])
+    except (TypeError, ValueError):
+        return found
+    if len(_ADJUSTMENTS) >= SHAPES_KEPT:
+        _ADJUSTMENTS.clear()
+    return _ADJUSTMENTS.setdefault(key, found)
 
 
 def _policed_indexes(paths: tuple[str, ...]) -> tuple[int, ...]:
