@@ -33,7 +33,7 @@ SEPARATOR: Final = "."
 def split_path(path: str) -> tuple[str, ...]:
     """Split a dotted path, refusing empty segments so that typos fail loudly, not silently."""
     segments = tuple(path.split(SEPARATOR))
-    if any(segment == "" for segment in segments):
+    if "" in segments:
         raise ValueError(f"invalid path {path!r}: empty segment")
     return segments
 

@@ -238,12 +238,14 @@ def police(overrides: Leaves, platform_runtime: Mapping[str, Any]) -> Policed:
     held = _policed_indexes(overrides.paths)
     if not held:
         return Policed(overrides)
-    reduced: dict[str, Any] = {}
-    for index in held:
-        reduced = set_path(reduced, overrides.paths[index], overrides.values[index])
-    clamped, adjustments = enforce(reduced, platform_runtime)
-    guarded, withheld = guard_credentials(clamped, platform_runtime)
-    found = adjustments + withheld
+    reduced = merge_leaves(
+        {}, ((overrides.paths[index], overrides.values[index]) for index in held)
+    )
+    guarded, found = enforce(reduced, platform_runtime)
+    if any(overrides.paths[index] in CREDENTIAL_GUARDS for index in held):
+        # (a guard acts only on a value the overrides hold at its path)
+        guarded, withheld = guard_credentials(guarded, platform_runtime)
+        found += withheld
     if not found:
         return Policed(overrides)
     values = list(overrides.values)
