@@ -33,9 +33,10 @@ from eventstore.resolve import Bootstrap
 from eventstore.schema import AppConfig, structure_like
 from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, effective_document
+from eventstore.tenant_policy import ConstraintViolation
 from eventstore.tenants import REGISTRY_STREAM, Tenant, tenant_stream
 from projections.tenant_configs import TenantConfig, TenantConfigs
-from projections.tenant_derivation import Leaves, changed_paths, merge_leaves
+from projections.tenant_derivation import Leaves, changed_paths, merge_leaves, shared_adjustments
 
 KEY = "6d" * 32
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -249,6 +250,16 @@ async def test_a_platform_change_re_derives_only_what_it_reaches() -> None:
     assert third.config.oidc.token_ttl.access_token == 600
     assert [a.path for a in third.adjustments] == ["oidc.token_ttl.access_token"]
     assert (world.configs.builds, world.configs.rederived) == (1, 2)
+
+
+def test_tenants_adjusted_alike_share_one_tuple_and_json_types_stay_apart() -> None:
+    first = (ConstraintViolation("x.enabled", False, True, "Boolean floor"),)
+    again = (ConstraintViolation("x.enabled", False, True, "Boolean floor"),)
+    number = (ConstraintViolation("x.enabled", 0, True, "Boolean floor"),)
+    assert shared_adjustments(first) is first
+    assert shared_adjustments(again) is first
+    assert number == first  # equal in Python, yet 0 is not false in the JSON served
+    assert shared_adjustments(number) is number
 
 
 @given(
