@@ -235,6 +235,50 @@ async def test_a_stale_remembered_stream_version_is_still_a_conflict(
     assert (await verify_log(second, CHAIN)).ok
 
 
+async def test_the_head_is_read_in_the_callers_thread_and_sees_every_handles_appends(
+    tmp_path: Path, opened: list[SqliteEventLog]
+) -> None:
+    """The head is read through a plain connection in the event loop's thread (no hop to
+    aiosqlite's): it must see appends of this handle, of another handle, and of a transaction
+    committed while it was open, and a write lock held elsewhere must not make it wait."""
+    path = tmp_path / "log.sqlite3"
+    first, second = await open_log(path, opened), await open_log(path, opened)
+    assert await first.head_position() == 0
+    await first.append("config", 0, [tick(n=1)])
+    assert await first.head_position() == 1
+    await second.append("other", 0, [tick(n=2), tick(n=3)])
+    assert await first.head_position() == 3
+    with raw(path) as connection:
+        connection.execute("BEGIN IMMEDIATE")  # a writer mid-transaction holds the write lock
+        assert await first.head_position() == 3
+    await second.append("other", 2, [tick(n=4)])
+    assert await first.head_position() == 4
+    hops = 0
+    original = first._fetch
+
+    async def counted(sql: str, parameters: tuple[object, ...]) -> list[object]:
+        nonlocal hops
+        hops += 1
+        return await original(sql, parameters)
+
+    first._fetch = counted  # type: ignore[method-assign]
+    assert await first.head_position() == 4
+    assert hops == 0
+
+
+async def test_the_head_is_read_the_usual_way_when_the_direct_read_fails(
+    tmp_path: Path, opened: list[SqliteEventLog]
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    log = await open_log(path, opened)
+    await log.append("config", 0, [tick(n=1), tick(n=2)])
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    log._probe._path = moved / "missing.sqlite3"  # the direct read cannot open its file
+    log._probe.close()
+    assert await log.head_position() == 2
+
+
 # -- several processes -------------------------------------------------------------------------
 
 PROCESSES = 4

@@ -19,11 +19,17 @@ Why it is built this way:
   rejects the whole statement; a stale stream version hits ``UNIQUE (stream, version)`` the same
   way. Either way nothing was written, the memory is dropped, and the append runs the careful
   path above, which re-reads everything under the write lock.
+* Reads of the head (every read-after-write check of the API asks for it) go through a second,
+  plain ``sqlite3`` connection in the caller's thread: the largest position is the last entry of
+  the primary key, a few microseconds to read, and the round trip to aiosqlite's thread costs
+  about ten times that. That connection never waits for a lock (``timeout=0``); when SQLite
+  says busy, the head is read the usual way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -117,6 +123,7 @@ _READ_STREAM_SQL: Final = (
 _READ_ALL_SQL: Final = (
     f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
+_HEAD_SQL: Final = "SELECT COALESCE(MAX(position), 0) FROM events"
 _MAX_INT: Final = 2**63 - 1
 #: SQLite's default limit on host parameters is 999 (older builds) or 32766
 _LINKS_PER_QUERY: Final = 900
@@ -141,7 +148,11 @@ class SqliteEventLog:
     checkpoint_in_append = True
 
     def __init__(
-        self, connection: aiosqlite.Connection, chain: HashChain, clock: Callable[[], datetime]
+        self,
+        connection: aiosqlite.Connection,
+        chain: HashChain,
+        clock: Callable[[], datetime],
+        path: Path,
     ) -> None:
         self._connection = connection
         self._chain = chain
@@ -149,6 +160,7 @@ class SqliteEventLog:
         self._lock = asyncio.Lock()
         self._closed = False
         self._head = KnownHead(_FAST_APPEND_MAX_EVENTS)
+        self._probe = _HeadProbe(path)
 
     @classmethod
     async def open(
@@ -186,7 +198,7 @@ class SqliteEventLog:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, chain, clock)
+        return cls(connection, chain, clock, path)
 
     async def append(
         self, stream: str, expected_version: int, events: Sequence[NewEvent]
@@ -280,8 +292,12 @@ class SqliteEventLog:
         return records(rows)
 
     async def head_position(self) -> int:
-        rows = await self._fetch("SELECT COALESCE(MAX(position), 0) FROM events", ())
-        return int(rows[0][0])
+        self._open_connection()
+        head = self._probe.head()
+        if head is None:
+            rows = await self._fetch(_HEAD_SQL, ())
+            head = int(rows[0][0])
+        return head
 
     async def read_links(self, positions: Sequence[int]) -> Mapping[int, bytes]:
         wanted = sorted(set(positions))
@@ -340,6 +356,7 @@ class SqliteEventLog:
         async with self._lock:
             if not self._closed:
                 self._closed = True
+                self._probe.close()
                 await self._connection.close()
 
     def _open_connection(self) -> aiosqlite.Connection:
@@ -415,6 +432,43 @@ async def _migrate(connection: aiosqlite.Connection, path: Path) -> None:
             raise
         if current + 1 >= SCHEMA_VERSION:
             return
+
+
+class _HeadProbe:
+    """Reads the head position without leaving the caller's thread.
+
+    Opened on first use, read-only; any SQLite error (busy, a file being replaced) closes it and
+    answers None, and the caller reads the head through the main connection instead.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+
+    def head(self) -> int | None:
+        try:
+            if self._connection is None:
+                uri = f"{self._path.resolve().as_uri()}?mode=ro"
+                self._connection = sqlite3.connect(
+                    uri,
+                    uri=True,
+                    timeout=0,
+                    isolation_level=None,
+                    # one statement at a time, from whichever thread runs the loop (a test
+                    # client may run it in a thread of its own); SQLite serialises the rest
+                    check_same_thread=False,
+                )
+            row = self._connection.execute(_HEAD_SQL).fetchone()
+        except sqlite3.Error:
+            self.close()
+            return None
+        return int(row[0])
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
