@@ -79,9 +79,12 @@ class ApiToken:
         }
 
 
-def fold(recorded: Iterable[RecordedEvent]) -> dict[str, ApiToken]:
-    """Tokens by name; a name revoked and created again holds the newest token."""
-    tokens: dict[str, ApiToken] = {}
+def fold(
+    recorded: Iterable[RecordedEvent], start: Mapping[str, ApiToken] | None = None
+) -> dict[str, ApiToken]:
+    """Tokens by name; a name revoked and created again holds the newest token. ``start`` is
+    what the records before ``recorded`` folded to (a reader that applies records as they come)."""
+    tokens: dict[str, ApiToken] = dict(start or {})
     for item in recorded:
         event = decode(item)
         if isinstance(event, ApiTokenCreated):

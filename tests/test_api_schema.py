@@ -42,7 +42,7 @@ async def client(tmp_path: Path) -> AsyncIterator[tuple[AsyncTestClient[Any], di
     )
     app.state[STATE_KEY] = ApiContext(
         service=service,
-        authenticator=TokenAuthenticator(service.event_log),
+        authenticator=TokenAuthenticator(service),
         reveals=RevealLimit(service),
         metrics=ApiMetrics("parako_"),
     )

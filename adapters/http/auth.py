@@ -14,11 +14,13 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from adapters.http.context import api_context
+from adapters.http.context import ApiContext, api_context
 from adapters.http.errors import ApiError
 from eventstore.tokens import ApiToken
 
 SCOPE_OPT: Final = "scope"
+#: set on a request whose token was checked against the log's head (see ``common.consistent``)
+FRESH_STATE: Final = "fresh"
 _CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="parako-config"'}
 
 
@@ -26,17 +28,17 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers=_CHALLENGE)
 
 
-async def require_scope(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    required = handler.opt.get(SCOPE_OPT)
-    header = connection.headers.get("authorization")
-    if not header:
+async def admitted(
+    context: ApiContext, authorization: str | None, required: str | None, *, current: bool
+) -> ApiToken:
+    """The active token an ``Authorization`` header presents, holding ``required``; 401/403
+    otherwise. ``current``: check the log's head first (see :class:`TokenAuthenticator`)."""
+    if not authorization:
         raise unauthorized("missing Authorization header (expected: Bearer <token>)")
-    scheme, _, value = header.partition(" ")
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise unauthorized("the Authorization header must be: Bearer <token>")
-    token = await api_context(connection).authenticator.authenticate(value.strip())
+    token = await context.authenticator.authenticate(value.strip(), current=current)
     if token is None:
         raise unauthorized("unknown or revoked token")
     if required is not None and required not in token.scopes:
@@ -45,6 +47,21 @@ async def require_scope(
             f"this token lacks the scope {required}",
             details={"required_scopes": [required]},
         )
+    return token
+
+
+async def require_scope(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    current = connection.query_params.get("consistency") != "stale"
+    token = await admitted(
+        api_context(connection),
+        connection.headers.get("authorization"),
+        handler.opt.get(SCOPE_OPT),
+        current=current,
+    )
+    if current:
+        connection.state[FRESH_STATE] = True  # the head was checked: reads need not again
     connection.state["token"] = token
     structlog.contextvars.bind_contextvars(actor=token.name)
 
@@ -52,7 +69,8 @@ async def require_scope(
 async def still_active(connection: ASGIConnection[Any, Any, Any, Any], token: ApiToken) -> bool:
     """Whether the token a request was admitted with is still active: requests held open (a
     long-poll, a watch stream) ask again when tokens changed, so a revocation ends them."""
-    current = await api_context(connection).authenticator.active(token.name)
+    # asked after this process applied token records, so its table is current already
+    current = await api_context(connection).authenticator.active(token.name, current=False)
     return current is not None and current.digest == token.digest
 
 

@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
+from adapters.http.auth import FRESH_STATE
 from adapters.http.context import api_context
 from adapters.http.errors import ApiError, ErrorBody
 from adapters.http.feed import fresh
@@ -42,7 +43,8 @@ async def consistent(request: Request[Any, Any, Any], consistency: str | None) -
     """Reads are read-after-write consistent across processes: catch up with the log before
     answering when its head moved, unless the client accepts a stale read."""
     if consistency in (None, "", "default", "consistent"):
-        await fresh(api_context(request).service)
+        if not request.state.get(FRESH_STATE):  # the token guard may have checked already
+            await fresh(api_context(request).service)
     elif consistency != "stale":
         raise ApiError(
             400, "consistency must be default, consistent or stale", code="invalid_consistency"
