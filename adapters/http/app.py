@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from adapters.http import (
     routes_tokens,
     routes_versions,
 )
+from adapters.http.conditional import answer_not_modified
 from adapters.http.context import STATE_KEY, ApiContext, api_context
 from adapters.http.errors import EXCEPTION_HANDLERS, ApiError
 from adapters.http.health import health_report
@@ -84,11 +86,16 @@ class RequestIds:
     echoed in the response, and one access line with status and duration.
 
     It wraps the whole application rather than being a Litestar middleware, so unrouted requests
-    (404, 405) and errors get an id too.
+    (404, 405) and errors get an id too. An app's repeated runtime read whose ETag is still
+    current is answered here, before the framework (see :mod:`adapters.http.conditional`).
     """
 
     def __init__(self, app: Litestar) -> None:
         self.litestar = app
+        # ids need to be unique, not secret: a random prefix per process and a counter are,
+        # and cost a tenth of a random UUID per request
+        prefix = secrets.token_hex(8)
+        self._next_id = map(f"{prefix}{{:016x}}".format, itertools.count()).__next__
 
     @property
     def context(self) -> ApiContext:
@@ -102,7 +109,7 @@ class RequestIds:
             await self.litestar(scope, receive, send)  # type: ignore[arg-type]
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else self._next_id()
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         started = time.perf_counter()
@@ -116,7 +123,8 @@ class RequestIds:
             await send(message)
 
         try:
-            await self.litestar(scope, receive, send_with_id)  # type: ignore[arg-type]
+            if not await answer_not_modified(self.context, scope, send_with_id):
+                await self.litestar(scope, receive, send_with_id)  # type: ignore[arg-type]
         finally:
             _log.info(
                 "request",
@@ -134,7 +142,7 @@ def create_app(service: ConfigService, settings: ApiSettings | None = None) -> R
     metrics_settings = service.config.features.metrics
     context = ApiContext(
         service=service,
-        authenticator=TokenAuthenticator(None if service.file_mode else service.event_log),
+        authenticator=TokenAuthenticator(service),
         reveals=RevealLimit(service),
         metrics=ApiMetrics(
             metrics_settings.prefix, include_default=metrics_settings.include_default_metrics

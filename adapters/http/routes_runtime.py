@@ -32,6 +32,7 @@ from adapters.http.context import ApiContext, api_context, runtime_document
 from adapters.http.errors import ApiError
 from adapters.http.feed import Change, ChangeFeed, fresh
 from adapters.http.routes_config import READING
+from adapters.service import ConfigService
 from eventstore.schema import unstructure
 from eventstore.state import semver_of
 from eventstore.tenants import TenantNotFound
@@ -85,7 +86,7 @@ async def snapshot(context: ApiContext, tenant: str | None, *, masked: bool = Fa
         version = service.version
         meta = {"version": semver_of(version) if version else None, "_version": version}
         doc = visible(context.shown_config()) if masked else context.runtime_config()
-        return Snapshot(str(version), meta, doc)
+        return Snapshot(platform_tag(service), meta, doc)
     tenants = service.tenants
     if tenants is None:
         raise ApiError(404, "multi-tenancy is off: there are no tenant configurations")
@@ -103,11 +104,20 @@ async def snapshot(context: ApiContext, tenant: str | None, *, masked: bool = Fa
     return Snapshot(tag, meta, context.tenant_runtime_config(tenant, effective.config))
 
 
-def _etag(tag: str) -> str:
+def platform_tag(service: ConfigService) -> str:
+    """The ETag value of the platform's runtime config: its version."""
+    return str(service.version)
+
+
+def count_not_modified(context: ApiContext) -> None:
+    context.metrics.runtime_reads.labels(outcome="not_modified").inc()
+
+
+def etag_header(tag: str) -> str:
     return f'"{tag}"'
 
 
-def _tags(header: str | None) -> set[str]:
+def held_tags(header: str | None) -> set[str]:
     if not header:
         return set()
     return {part.strip().removeprefix("W/").strip('"') for part in header.split(",")}
@@ -181,16 +191,16 @@ async def _read(
         while not _newer(current.tag, held):
             remaining = give_up - asyncio.get_running_loop().time()
             if remaining <= 0 or not await feed.wait(remaining):
-                return Response(None, status_code=304, headers={"ETag": _etag(current.tag)})
+                return Response(None, status_code=304, headers={"ETag": etag_header(current.tag)})
             current = await snapshot(context, tenant)
         if feed.token_changes != tokens_seen and not await still_active(request, caller(request)):
             raise unauthorized("unknown or revoked token")
-    elif current.tag in _tags(request.headers.get("if-none-match")):
-        context.metrics.runtime_reads.labels(outcome="not_modified").inc()
-        return Response(None, status_code=304, headers={"ETag": _etag(current.tag)})
+    elif current.tag in held_tags(request.headers.get("if-none-match")):
+        count_not_modified(context)
+        return Response(None, status_code=304, headers={"ETag": etag_header(current.tag)})
     context.metrics.runtime_reads.labels(outcome="read").inc()
     body = {"data": _section_of(current.document, section), "meta": current.meta}
-    return Response(body, headers={"ETag": _etag(current.tag)})
+    return Response(body, headers={"ETag": etag_header(current.tag)})
 
 
 _READ_DOC = (

@@ -52,6 +52,7 @@ class ApiServer:
             host=host,
             port=port,
             log_config=None,
+            http="httptools",  # a declared dependency; uvicorn would fall back to h11 silently
             access_log=False,  # the app logs each request with its request id
             lifespan="off",
             timeout_graceful_shutdown=GRACE_SECONDS,
