@@ -57,7 +57,7 @@ def _env(port: int) -> dict[str, str]:
         "USE_FILE_CONFIG": "false",
         "ENCRYPTION_KEY": KEY_HEX,
         "DEPLOYMENT_SERVER_PORT": str(port),
-        "LOG_LEVEL": "warn",
+        "SECURITY_LOGGING_LEVEL": "warn",
     }
 
 

@@ -20,11 +20,13 @@ fan-out, not a queue. "missed" counts (connection, version) pairs never received
 or out of order. Server, watchers and committer share the machine's cores.
 
 Beside it, in the same run: ``GET /api/v1/runtime`` answered 200 (the whole document) and 304
-(``If-None-Match`` with the current ETag), with ``--concurrency`` requests in flight from this
-process, in ``--rounds`` interleaved rounds sharing ``--duration`` seconds per path (the order
-alternating, so both sides of each round's ratio saw the same load; the target is judged on the
-median ratio); then the same pair with ``?consistency=stale`` (no head check against the log),
-for reference.
+(``If-None-Match`` with the current ETag), with ``--concurrency`` keep-alive connections from
+this process (:mod:`bench.loadgen`, which costs a small fraction of what the server spends per
+request, so the rates are the server's), in ``--rounds`` interleaved rounds sharing
+``--duration`` seconds per path (the order rotating, so every side of each round's ratio saw the
+same load; the target is judged on the median ratio); the floor, a bare ASGI app answering 304
+on the same uvicorn, rotates with them for reference; then the same pair with
+``?consistency=stale`` (no head check against the log).
 
     .venv/bin/python -m bench watch [--saves 300] [--duration 10] [--rounds 5] [--concurrency 16]
 """
@@ -43,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ import httpx
 
 from adapters.client.sse import SseParser
 from adapters.wiring import open_service
+from bench import loadgen
 from bench.report import Row, status, table
 from eventstore.commands import Author
 
@@ -281,41 +284,6 @@ async def _fan_out(
 # --- reads --------------------------------------------------------------------------------------
 
 
-async def _rate(
-    url: str,
-    token: str,
-    request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
-    expect: int,
-    args: argparse.Namespace,
-    seconds: float,
-) -> tuple[float, int, int]:
-    """Requests per second answered with ``expect`` over ``seconds`` (after the warm-up), how
-    many were answered otherwise, and how many were made in all (warm-up included)."""
-    limits = httpx.Limits(
-        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-    )
-    headers = {"Authorization": f"Bearer {token}"}
-    done = wrong = made = 0
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits) as client:
-        start = time.perf_counter()
-        measure_from = start + args.warmup
-        stop = measure_from + seconds
-
-        async def worker() -> None:
-            nonlocal done, wrong, made
-            while (now := time.perf_counter()) < stop:
-                response = await request(client)
-                made += 1
-                if now >= measure_from:
-                    done += 1
-                    wrong += response.status_code != expect
-                    # a 200 body is read whole (httpx does), not parsed: both paths cost the
-                    # client the same apart from the bytes
-
-        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
-    return done / seconds, wrong, made
-
-
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -326,7 +294,7 @@ def _env(port: int, redis_port: int) -> dict[str, str]:
         "USE_FILE_CONFIG": "false",
         "ENCRYPTION_KEY": KEY_HEX,
         "DEPLOYMENT_SERVER_PORT": str(port),
-        "LOG_LEVEL": "warn",
+        "SECURITY_LOGGING_LEVEL": "warn",
         "SECURITY_LOGGING_FILE_LOGGING_ENABLED": "false",
         "REDIS_HOST": "127.0.0.1",
         "REDIS_PORT": str(redis_port),
@@ -381,9 +349,12 @@ def _latency_rows(name: str, samples: list[float], missed: int) -> list[Row]:
 
 
 async def _measure(
-    root: Path, env: dict[str, str], target: tuple[str, str, int], args: argparse.Namespace
+    root: Path,
+    env: dict[str, str],
+    target: tuple[str, str, int],
+    floor_port: int,
+    args: argparse.Namespace,
 ) -> list[Row]:
-    url, token, server_pid = target
     rows: list[Row] = []
     shapes = [
         ("1 process x 100 streams", (1, 100, False)),
@@ -395,53 +366,94 @@ async def _measure(
         rows += _latency_rows(f"watch: {name}", result.samples, result.missed)
         cpu = f"{result.server_cpu_ms:.1f} / {result.watchers_cpu_ms:.1f} ms"
         rows.append((f"watch: {name}", "CPU per version: server / watchers", cpu, ""))
-    response = httpx.get(f"{url}/api/v1/runtime", headers={"Authorization": f"Bearer {token}"})
-    etag = response.headers["etag"]
-    size = len(response.content)
+    rows += await _reads((*target, floor_port), args)
+    return rows
+
+
+async def _reads(target: tuple[str, str, int, int], args: argparse.Namespace) -> list[Row]:
+    """The runtime read's 200 and 304 paths, and the floor: a bare ASGI app answering 304."""
+    url, token, server_pid, floor_port = target
+    authorization = {"Authorization": f"Bearer {token}"}
+    response = httpx.get(f"{url}/api/v1/runtime", headers=authorization)
+    etag, size = response.headers["etag"], len(response.content)
+    host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
     name = f"GET /runtime, concurrency {args.concurrency}"
     seconds = args.duration / args.rounds
-    for label, params in (("", {}), ("stale ", {"consistency": "stale"})):
-
-        def whole(c: httpx.AsyncClient, p: dict[str, str] = params) -> Awaitable[httpx.Response]:
-            return c.get("/api/v1/runtime", params=p)
-
-        def same(c: httpx.AsyncClient, p: dict[str, str] = params) -> Awaitable[httpx.Response]:
-            return c.get("/api/v1/runtime", params=p, headers={"If-None-Match": etag})
-
-        # interleaved rounds, the order alternating: both sides of each ratio saw the same load
-        fulls, cacheds, ratios, wrong = [], [], [], 0
-        used = {200: 0.0, 304: 0.0}  # server CPU seconds
-        requests = {200: 0, 304: 0}
+    floor_request = loadgen.request_bytes(host, "/", {"If-None-Match": etag})
+    rows: list[Row] = []
+    for label, query in (("", ""), ("stale ", "?consistency=stale")):
+        whole = loadgen.request_bytes(host, f"/api/v1/runtime{query}", authorization)
+        same = loadgen.request_bytes(
+            host, f"/api/v1/runtime{query}", {**authorization, "If-None-Match": etag}
+        )
+        contenders = [("200", port, whole, 200), ("304", port, same, 304)]
+        if not label:
+            contenders.append(("floor", floor_port, floor_request, 304))
+        rates: dict[str, list[float]] = {key: [] for key, *_ in contenders}
+        ratios: dict[str, list[float]] = {"304/200": [], "304/floor": []}
+        used = {"200": 0.0, "304": 0.0}  # server CPU seconds
+        made = {"200": 0, "304": 0}
+        wrong = 0
         for round_ in range(args.rounds):
-            pair = [(whole, 200), (same, 304)]
-            rates = {}
-            for request, expect in pair if round_ % 2 == 0 else reversed(pair):
+            # the order rotates: every contender saw every position of the load
+            turn = contenders[round_ % len(contenders) :] + contenders[: round_ % len(contenders)]
+            for key, to, request, expect in turn:
                 before = _cpu_seconds(server_pid)
-                rates[expect], off, made = await _rate(url, token, request, expect, args, seconds)
-                used[expect] += _cpu_seconds(server_pid) - before
-                requests[expect] += made
-                wrong += off
-            fulls.append(rates[200])
-            cacheds.append(rates[304])
-            ratios.append(rates[304] / rates[200] if rates[200] else 0.0)
-        ratio = statistics.median(ratios)
+                rate = await loadgen.rate(
+                    host,
+                    to,
+                    request,
+                    expect=expect,
+                    concurrency=args.concurrency,
+                    seconds=seconds,
+                    warmup=args.warmup,
+                )
+                if key in used:
+                    used[key] += _cpu_seconds(server_pid) - before
+                    made[key] += rate.made
+                rates[key].append(rate.per_second)
+                wrong += rate.wrong
+            latest = {key: values[-1] for key, values in rates.items()}
+            ratios["304/200"].append(latest["304"] / latest["200"] if latest["200"] else 0.0)
+            if "floor" in latest:
+                ratios["304/floor"].append(latest["304"] / latest["floor"])
+        ratio = statistics.median(ratios["304/200"])
         verdict = "(reference)" if label else status(ratio >= RATIO_TARGET, f">= {RATIO_TARGET:g}")
-        full, cached = statistics.median(fulls), statistics.median(cacheds)
-        per = {k: 1000 * used[k] / max(requests[k], 1) for k in used}
+        per = {key: 1000 * used[key] / max(made[key], 1) for key in used}
         rows += [
-            (name, f"{label}200, whole document ({size:,} B)", f"{full:,.0f} req/s", ""),
-            (name, f"{label}304, If-None-Match", f"{cached:,.0f} req/s", ""),
+            (name, f"{label}200, whole document ({size:,} B)", _per_second(rates["200"]), ""),
+            (name, f"{label}304, If-None-Match", _per_second(rates["304"]), ""),
             (name, f"{label}304 / 200 (median of {args.rounds} rounds)", f"{ratio:.2f}", verdict),
             (
                 name,
                 f"{label}server CPU per request: 200 / 304",
-                f"{per[200]:.2f} / {per[304]:.2f} ms",
+                f"{per['200']:.2f} / {per['304']:.2f} ms",
                 "",
             ),
         ]
+        if not label:
+            rows += [
+                (name, "floor: bare ASGI app answering 304", _per_second(rates["floor"]), ""),
+                (
+                    name,
+                    "304 / floor (median)",
+                    f"{statistics.median(ratios['304/floor']):.2f}",
+                    "(reference)",
+                ),
+            ]
         if wrong:
             rows.append((name, f"{label}answers not 200 / 304 as expected", str(wrong), "MISS"))
     return rows
+
+
+def _floor_server(port: int) -> list[str]:
+    """uvicorn as ``serve`` runs it, serving :func:`bench.loadgen.not_modified` and nothing else."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "bench.loadgen:not_modified"]
+    return [*uvicorn, "--port", str(port), "--log-level", "warning", "--no-access-log"]
+
+
+def _per_second(rates: list[float]) -> str:
+    return f"{statistics.median(rates):,.0f} req/s"
 
 
 def _token(root: Path, env: dict[str, str]) -> str:
@@ -483,9 +495,15 @@ def main(argv: list[str]) -> None:
         with _process([*redis_args, "--appendonly", "no"]) as redis_process:
             _wait_for_port(redis_port, redis_process)
             token = _token(root, env)
-            with _process([str(CLI), "serve", "--port", str(port)], cwd=root, env=env) as server:
+            floor_port = _free_port()
+            with (
+                _process([str(CLI), "serve", "--port", str(port)], cwd=root, env=env) as server,
+                _process(_floor_server(floor_port), cwd=REPO) as floor,
+            ):
                 _wait_for_port(port, server, "/api/v1/health")
-                rows = asyncio.run(_measure(root, env, (url, token, server.pid), args))
+                _wait_for_port(floor_port, floor)
+                target = (url, token, server.pid)
+                rows = asyncio.run(_measure(root, env, target, floor_port, args))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"parako-config watch bench — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")

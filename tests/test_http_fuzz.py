@@ -483,7 +483,12 @@ def test_runtime_parameters_never_make_a_5xx_or_hold_past_their_wait(
 
 @pytest.mark.hypothesis
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-@given(last_event_id=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)))
+# a header value cannot begin or end with a space on the wire (HTTP strips them; httpx refuses)
+@given(
+    last_event_id=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)).map(
+        str.strip
+    )
+)
 def test_a_stream_resumed_from_any_id_answers_4xx_or_starts(
     platform: Fuzzed, last_event_id: str
 ) -> None:
