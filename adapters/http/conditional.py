@@ -53,7 +53,8 @@ async def answer_not_modified(context: ApiContext, scope: Scope, send: Send) -> 
     authorization = _single(headers, b"authorization")
     if held is None or authorization is None:
         return False
-    query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    raw_query = scope["query_string"]
+    query = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else []
     if any(name != "consistency" for name, _ in query) or len(query) > 1:
         return False
     current = _CONSISTENCY.get(query[0][1] if query else "")

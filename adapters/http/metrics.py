@@ -51,6 +51,9 @@ class ApiMetrics:
             ["outcome"],
             registry=r,
         )
+        #: the child an app's repeated read counts on, looked up once (a lookup per request
+        #: cost as much as the rest of the 304's bookkeeping)
+        self.runtime_not_modified = self.runtime_reads.labels(outcome="not_modified")
         self.log_head = Gauge(
             f"{prefix}log_head_position", "Global position of the newest event", registry=r
         )

@@ -110,7 +110,7 @@ def platform_tag(service: ConfigService) -> str:
 
 
 def count_not_modified(context: ApiContext) -> None:
-    context.metrics.runtime_reads.labels(outcome="not_modified").inc()
+    context.metrics.runtime_not_modified.inc()
 
 
 def etag_header(tag: str) -> str:
