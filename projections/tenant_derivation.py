@@ -35,7 +35,15 @@ from eventstore.computed import (
     TenantRef,
     apply_derived,
 )
-from eventstore.docpath import MISSING, deep_merge, delete_path, get_path, set_path, split_path
+from eventstore.docpath import (
+    MISSING,
+    deep_merge,
+    delete_path,
+    get_path,
+    is_object,
+    set_path,
+    split_path,
+)
 from eventstore.errors import Issue, ValidationFailed
 from eventstore.events import canonical_json
 from eventstore.resolve import (
@@ -143,7 +151,7 @@ def _plain_leaves(doc: Mapping[str, Any], prefix: str, out: list[tuple[str, Any]
                 _plain_leaves(value, path, out)
             else:
                 out.append((path, value))
-        elif isinstance(value, Mapping):
+        elif is_object(value):
             raise _NotPlain
         else:
             out.append((path, value))
@@ -164,11 +172,11 @@ def _merged(
         key = segments[depth]
         if len(segments) > depth + 1:
             deeper.setdefault(key, []).append((segments, value))
-        elif not (isinstance(value, Mapping) and not value and isinstance(out.get(key), Mapping)):
+        elif not (is_object(value) and not value and is_object(out.get(key))):
             out[key] = value  # (an empty object merges into an object that is there)
     for key, group in deeper.items():
         child = out.get(key)
-        out[key] = _merged(child if isinstance(child, Mapping) else {}, group, depth + 1)
+        out[key] = _merged(child if is_object(child) else {}, group, depth + 1)
     return out
 
 
@@ -186,12 +194,12 @@ def _lookup(doc: Mapping[str, Any], segments: tuple[str, ...]) -> tuple[bool, An
     """(found, value, whether every object on the way is an object or absent)."""
     node: Any = doc
     for segment in segments[:-1]:
-        if type(node) is not dict and not isinstance(node, Mapping):
+        if not is_object(node):
             return False, None, False
         node = node.get(segment, MISSING)
         if node is MISSING:
             return False, None, True
-    if type(node) is not dict and not isinstance(node, Mapping):
+    if not is_object(node):
         return False, None, False
     value = node.get(segments[-1], MISSING)
     return (False, None, True) if value is MISSING else (True, value, True)
@@ -344,10 +352,10 @@ class Derivable:
                 prefix = f"{prefix}.{segment}" if prefix else segment
                 if prefix in self._blocked:
                     return False
-                node = node.get(segment, MISSING) if isinstance(node, Mapping) else node
+                node = node.get(segment, MISSING) if is_object(node) else node
                 if node is MISSING:
                     break
-                if not isinstance(node, Mapping):
+                if not is_object(node):
                     return False
             if path in self._blocked:
                 return False
@@ -376,7 +384,7 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> set[str]:
     """The leaf paths where two documents differ (objects shared by both are skipped whole)."""
     if old is new:
         return set()
-    if not (isinstance(old, Mapping) and isinstance(new, Mapping)) or not (old or new):
+    if not (is_object(old) and is_object(new)) or not (old or new):
         return set() if _same_leaf(old, new) else {prefix}
     found: set[str] = set()
     for key in old.keys() | new.keys():
@@ -464,16 +472,16 @@ def _patched(
     whole = False
     for key, name, nested, deeper in plan.below:
         below, like_below = data.get(key), like_data.get(key)
-        if not (_is_object(below) and _is_object(like_below)):
+        if not (is_object(below) and is_object(like_below)):
             whole = True
             break
         value = _patched(
             nested,
-            below,  # type: ignore[arg-type]
+            below,
             f"{path}.{key}" if path else key,
             issues,
             getattr(like, name),
-            like_below,  # type: ignore[arg-type]
+            like_below,
             deeper,
         )
         if value is INVALID:
@@ -519,10 +527,6 @@ def _patched(
     for normalise in plan.normalisers:
         instance = normalise(instance)
     return instance
-
-
-def _is_object(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)
 
 
 @attrs.frozen
@@ -665,8 +669,8 @@ def structure_updated(
             holder.append(document())
         node: Any = holder[0]
         for segment in segments:
-            node = node.get(segment) if isinstance(node, Mapping) else None
-        if not isinstance(node, Mapping):
+            node = node.get(segment) if is_object(node) else None
+        if not is_object(node):
             raise CannotPatch(".".join(segments))
         return node
 
@@ -703,7 +707,7 @@ def _updated(
             continue
         nested, below = field.info.nested, platform_data.get(key)
         where = (*segments, key)
-        if nested is not None and tenant and isinstance(below, Mapping):
+        if nested is not None and tenant and is_object(below):
             if further:
                 value = _updated(
                     nested,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from eventstore.docpath import (
     delete_path,
     get_path,
     has_path,
+    is_object,
     iter_leaves,
     set_path,
     split_path,
@@ -271,3 +273,36 @@ def test_set_then_get_round_trips_and_leaves_input_alone(
             if other != path and not other.startswith(path + "."):
                 assert get_path(result, other) == other_value
     assert doc == before
+
+
+class _ReadOnlyView(Mapping[str, Any]):
+    """A mapping that is not a dict (documents may hold such views)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3).map(_ReadOnlyView)
+        | st.lists(inner, max_size=3).map(tuple)
+    ),
+    max_leaves=8,
+)
+
+
+@given(JSON_VALUES)
+def test_is_object_answers_what_the_mapping_check_answers(value: Any) -> None:
+    assert is_object(value) == isinstance(value, Mapping)

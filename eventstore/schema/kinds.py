@@ -113,6 +113,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 #: what ``str.isspace`` calls whitespace (the same characters), found without a loop in Python
 _WHITESPACE = re.compile(r"\s")
 _SPECIAL_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
+_HOST_END: Final = re.compile(r"[/?#]")
 
 
 def is_url(text: str) -> bool:
@@ -120,11 +121,12 @@ def is_url(text: str) -> bool:
     if not text or _WHITESPACE.search(text) or not _SCHEME.match(text):
         return False
     scheme, rest = text.split(":", 1)
-    if scheme.lower() in _SPECIAL_SCHEMES:
-        if scheme.lower() == "file":
+    scheme = scheme.lower()
+    if scheme in _SPECIAL_SCHEMES:
+        if scheme == "file":
             return rest.startswith("/")
         rest = rest.lstrip("/\\")
-        host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+        host = _HOST_END.split(rest, maxsplit=1)[0].rsplit("@", 1)[-1]
         hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host
         if not hostname:
             return False
