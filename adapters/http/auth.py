@@ -50,10 +50,22 @@ async def admitted(
     return token
 
 
+def _stale_read(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> bool:
+    """Whether the request is a read that asked for staleness, and may have it (D30): a GET of
+    a route that takes ``consistency``, with that parameter given once, as ``stale``. Anything
+    else (a write, a route without the parameter, the parameter repeated) is checked against
+    the log's head, whatever its query string says."""
+    return (
+        connection.scope.get("method") == "GET"
+        and "consistency" in handler.parsed_fn_signature.parameters
+        and connection.query_params.getall("consistency", []) == ["stale"]
+    )
+
+
 async def require_scope(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    current = connection.query_params.get("consistency") != "stale"
+    current = not _stale_read(connection, handler)
     token = await admitted(
         api_context(connection),
         connection.headers.get("authorization"),
