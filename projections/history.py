@@ -140,15 +140,37 @@ async def latest_versions(
 ) -> list[VersionInfo]:
     """The ``n`` newest versions of ``stream``, newest first, read from the end of the stream:
     the cost of a listing follows ``n``, not the number of versions the log keeps (D13)."""
+    return await _newest_through(log, await log.stream_version(stream), n, stream)
+
+
+async def versions_before(
+    log: EventLog, before: int, n: int = DEFAULT_LATEST, stream: str = PLATFORM_STREAM
+) -> list[VersionInfo]:
+    """The ``n`` newest versions of ``stream`` whose stream version is below ``before``, newest
+    first: the page older than one that ends at ``before``, so every version stays reachable
+    (D13) by paging back from the end, each page reading only its own events."""
+    return await _newest_through(log, min(before - 1, await log.stream_version(stream)), n, stream)
+
+
+async def _newest_through(log: EventLog, upper: int, n: int, stream: str) -> list[VersionInfo]:
+    """The ``n`` newest versions at or below stream version ``upper``, newest first; ``upper``
+    must not be past the end of the stream (each round would read nothing and step back)."""
     if n < 0:
         raise ValueError("n must be >= 0")
     found: list[VersionInfo] = []
-    upper = await log.stream_version(stream)
     while len(found) < n and upper >= 1:
         lower = max(1, upper - (n - len(found)) + 1)
         found += history_from(await log.read_stream(stream, lower, upper), stream=stream)
         upper = lower - 1  # (only if some event there was not a version: read further back)
     return found[:n]
+
+
+async def versions_after(
+    log: EventLog, after: int, stream: str = PLATFORM_STREAM
+) -> list[VersionInfo]:
+    """The versions of ``stream`` saved after stream version ``after``, newest first, reading
+    only their events: what a stale form missed is the end of the stream, not all of it."""
+    return history_from(await log.read_stream(stream, max(after, 0) + 1), stream=stream)
 
 
 async def version_info(

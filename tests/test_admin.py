@@ -1388,3 +1388,149 @@ def test_the_token_page_needs_its_scope_and_a_csrf_token(api: RunningApi) -> Non
     )
     assert admin.post("/admin/tokens/reader/revoke", {}, csrf=False).status_code == 403
     assert api.client(api.token("probe", READ)).get("/config").status_code == 200  # reader lives
+
+
+# --- the history a page at a time ------------------------------------------------------------
+
+
+async def _sixty_saves(service: ConfigService) -> None:
+    for n in range(60):
+        await service.save({"branding": {"companyName": f"Name {n}"}}, Author("bob", f"n{n}"))
+
+
+def _history_versions(response: httpx.Response) -> list[str]:
+    return re.findall(r'<li class="version" id="v-([0-9.]+)">', response.text)
+
+
+def _history_count(response: httpx.Response) -> str:
+    found = re.search(r'<p id="history-count">([^<]*)</p>', response.text)
+    assert found, response.text[:500]
+    return found.group(1)
+
+
+def test_the_history_shows_the_newest_page_and_pages_back_to_the_first_version(
+    api: RunningApi,
+) -> None:
+    from adapters.admin.routes_history import HISTORY_PAGE
+
+    api.run(_sixty_saves)  # 61 versions: the initial one and 60 saves
+    console = Console(api, api.token("alice"))
+    newest = console.get("/admin/settings/history")
+    assert newest.status_code == 200
+    shown = _history_versions(newest)
+    assert shown == [f"1.0.{n}" for n in range(60, 60 - HISTORY_PAGE, -1)]
+    assert _history_count(newest) == f"Versions {61 - HISTORY_PAGE + 1}–61 of 61, newest first."
+    assert newest.text.count('<span class="tag current">current</span>') == 1
+    assert not _links(newest, "first")
+    seen = list(shown)
+    page = newest
+    while older := _links(page, "next"):
+        (url,) = older
+        page = console.get(url)
+        assert page.status_code == 200
+        assert _links(page, "first") == ["/admin/settings/history"]
+        assert len(_history_versions(page)) <= HISTORY_PAGE
+        seen += _history_versions(page)
+    assert seen == [f"1.0.{n}" for n in range(60, -1, -1)]  # every version, once, in order
+    assert _history_count(page) == "Versions 1–11 of 61, newest first."
+    # an old page: no "current", but a diff with it and a restore of each version
+    assert "tag current" not in page.text
+    assert 'href="/admin/settings/diff?from=1.0.0&amp;to=1.0.60"' in page.text
+    assert 'href="/admin/settings/history/1.0.0"' in page.text
+    (newer,) = _links(page, "prev")
+    assert _history_versions(console.get(newer))[-1] == "1.0.11"  # the page before it
+    # a page link a version saved meanwhile does not shift, and a bound past the end is the
+    # newest page
+    api.run(lambda s: s.save({"branding": {"companyName": "Late"}}, Author("bob", "late")))
+    assert _history_versions(console.get("/admin/settings/history?before=12"))[0] == "1.0.10"
+    assert _history_versions(console.get("/admin/settings/history?before=999"))[0] == "1.0.61"
+    assert _history_versions(console.get("/admin/settings/history?before=x"))[0] == "1.0.61"
+
+
+def test_an_old_version_is_shown_compared_and_restored(api: RunningApi) -> None:
+    api.run(_sixty_saves)
+    console = Console(api, api.token("alice"))
+    form = console.get("/admin/settings/history/1.0.1")
+    assert form.status_code == 200
+    assert "Name 0" in form.text
+    diff = console.get("/admin/settings/diff?from=1.0.1&to=1.0.2")
+    assert diff.status_code == 200
+    assert "Name 0" in diff.text
+    assert "Name 1" in diff.text
+    selects = re.findall(r"<select[^>]*>(.*?)</select>", diff.text, re.S)
+    assert len(selects) == 2
+    for select in selects:
+        options = re.findall(r"<option[^>]*>([0-9.]+)</option>", select)
+        assert options[0] == "1.0.60"  # the newest page, then the two compared
+        assert options[-2:] == ["1.0.2", "1.0.1"]
+    assert "<option selected>1.0.1</option>" in selects[0]
+    assert "<option selected>1.0.2</option>" in selects[1]
+    newest = console.get("/admin/settings/diff")
+    assert re.search(r"<h1>Diff 1\.0\.59 → 1\.0\.60</h1>", newest.text)
+    for path in (
+        "/admin/settings/diff?from=1.0.99&to=1.0.1",
+        "/admin/settings/diff?from=1.0.1&to=nonsense",
+        "/admin/settings/history/1.0.61",
+    ):
+        assert console.get(path).status_code == 404, path
+    restored = console.post(
+        "/admin/settings/restore",
+        {"version": "1.0.1", "reason": "back to the start", "_version": hidden(form, "_version")},
+    )
+    assert restored.status_code == 303, restored.text
+    assert restored.headers["location"] == "/admin/settings/history?restored=1.0.61"
+    assert api.run(lambda s: _company(s)) == "Name 0"
+    missing = console.post("/admin/settings/restore", {"version": "1.0.99", "reason": "x"})
+    assert missing.status_code == 404
+
+
+async def _company(service: ConfigService) -> str:
+    return service.config.branding.company_name
+
+
+class PlatformReads:
+    """Counts the platform events a served log hands out (``read_stream`` and ``read_all``)."""
+
+    def __init__(self) -> None:
+        self.events = 0
+
+    async def wrap(self, service: ConfigService) -> None:
+        from eventstore.state import PLATFORM_STREAM
+
+        log: Any = service.event_log
+        for name in ("read_stream", "read_all"):
+            original = getattr(log, name)
+
+            async def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                found = await _original(*args, **kwargs)
+                self.events += sum(1 for event in found if event.stream == PLATFORM_STREAM)
+                return found
+
+            setattr(log, name, counted)
+
+
+def test_a_history_page_reads_its_own_versions_not_the_whole_log(tmp_path: Path) -> None:
+    from support.api_support import serving
+
+    from adapters.admin.routes_history import HISTORY_PAGE
+
+    reads = PlatformReads()
+
+    async def prepare(service: ConfigService) -> None:
+        await _sixty_saves(service)  # by the serving process: it has nothing to catch up on
+        await reads.wrap(service)
+
+    with serving(tmp_path, prepare=prepare) as api:
+        console = Console(api, api.token("alice"))
+        console.get("/admin/settings/audit")  # the session and the token table are read
+        reads.events = 0
+        newest = console.get("/admin/settings/history")
+        assert len(_history_versions(newest)) == HISTORY_PAGE
+        assert reads.events == HISTORY_PAGE
+        reads.events = 0
+        (older,) = _links(newest, "next")
+        assert len(_history_versions(console.get(older))) == HISTORY_PAGE
+        assert reads.events == HISTORY_PAGE
+        reads.events = 0
+        assert console.get("/admin/settings/history?before=3").status_code == 200
+        assert reads.events == 2

@@ -175,3 +175,84 @@ def test_latest_defaults_to_ten_newest_but_keeps_every_version() -> None:
 def test_latest_refuses_a_negative_count() -> None:
     with pytest.raises(ValueError, match="n must be >= 0"):
         HistoryView().latest(-1)
+
+
+# --- reading pages of the history from the end of the stream -----------------------------------
+
+
+class ReadingLog:
+    """A memory log holding ``count`` platform versions that records the stream ranges read."""
+
+    def __init__(self, count: int) -> None:
+        from adapters.storage.memory import MemoryEventLog
+        from eventstore.hashchain import HashChain
+
+        self.log = MemoryEventLog(HashChain(bytes(range(32))))
+        self.count = count
+        self.reads: list[tuple[int, int | None]] = []
+
+    async def fill(self) -> ReadingLog:
+        from collections.abc import Sequence
+
+        for version in range(1, self.count + 1):
+            await self.log.append(PLATFORM_STREAM, version - 1, [encode(change(version))])
+        original = self.log.read_stream
+
+        async def read_stream(
+            stream: str, from_version: int = 1, to_version: int | None = None
+        ) -> Sequence[RecordedEvent]:
+            self.reads.append((from_version, to_version))
+            return await original(stream, from_version, to_version)
+
+        self.log.read_stream = read_stream  # type: ignore[method-assign]
+        return self
+
+    def events_read(self) -> int:
+        return sum(
+            min(upper if upper is not None else self.count, self.count) - lower + 1
+            for lower, upper in self.reads
+        )
+
+
+async def test_versions_before_pages_back_to_the_first_version_reading_only_each_page() -> None:
+    from projections.history import latest_versions, versions_before
+
+    reading = await ReadingLog(60).fill()
+    newest = await latest_versions(reading.log, 25)
+    assert [v.stream_version for v in newest] == list(range(60, 35, -1))
+    pages = [newest]
+    while pages[-1][-1].stream_version > 1:
+        reading.reads.clear()
+        pages.append(await versions_before(reading.log, pages[-1][-1].stream_version, 25))
+        assert reading.events_read() == len(pages[-1])  # that page's events, nothing more
+    assert [len(p) for p in pages] == [25, 25, 10]
+    assert [v.stream_version for p in pages for v in p] == list(range(60, 0, -1))
+    assert pages[-1][-1].version == "1.0.0"
+
+
+async def test_versions_before_stays_within_the_stream() -> None:
+    from projections.history import versions_before
+
+    reading = await ReadingLog(5).fill()
+    assert await versions_before(reading.log, 1, 25) == []
+    assert await versions_before(reading.log, 0, 25) == []
+    assert await versions_before(reading.log, 3, 0) == []
+    assert [v.stream_version for v in await versions_before(reading.log, 3, 25)] == [2, 1]
+    # a bound far past the end is the newest page, read in one go
+    reading.reads.clear()
+    far = await versions_before(reading.log, 10**18, 2)
+    assert [v.stream_version for v in far] == [5, 4]
+    assert reading.reads == [(4, 5)]
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        await versions_before(reading.log, 3, -1)
+
+
+async def test_versions_after_reads_only_the_newer_versions() -> None:
+    from projections.history import versions_after
+
+    reading = await ReadingLog(8).fill()
+    after = await versions_after(reading.log, 5)
+    assert [v.stream_version for v in after] == [8, 7, 6]
+    assert reading.reads == [(6, None)]
+    assert await versions_after(reading.log, 8) == []
+    assert [v.stream_version for v in await versions_after(reading.log, 0)] == list(range(8, 0, -1))

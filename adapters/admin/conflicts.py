@@ -27,7 +27,7 @@ from eventstore.docpath import get_path, has_path
 from eventstore.masking import mask_for_display
 from eventstore.schema import unstructure
 from eventstore.state import semver_of
-from projections.history import VersionInfo, history_from
+from projections.history import VersionInfo, versions_after
 
 
 @attrs.frozen
@@ -80,9 +80,9 @@ def _display(path: str, value: Any) -> str:
 
 
 async def versions_since(service: ConfigService, version: int) -> tuple[VersionInfo, ...]:
-    """The versions saved after ``version``, oldest first."""
-    history = history_from(await service.recorded_events())
-    return tuple(sorted((v for v in history if v.stream_version > version), key=_order))
+    """The versions saved after ``version``, oldest first, read from the end of the stream: a
+    conflict costs what was missed, not the whole history."""
+    return tuple(sorted(await versions_after(service.event_log, version), key=_order))
 
 
 def _order(info: VersionInfo) -> int:

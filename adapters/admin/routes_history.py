@@ -1,11 +1,13 @@
 """Version history, diff between any two versions, restore, and the audit trail.
 
-Everything here is a replay of the event log (D13 in docs/decisions.md): every version stays listed
-and restorable, and the audit view has every kind of entry (changes, reveals, tenant policy
-adjustments and records, tokens, console sign-ins and sign-outs), paged with the API's cursor and
-exported as CSV or JSON with the filters of the page. Values are masked where the projections
-build them (``diff_documents``, the audit entries), so a page or an export can only show what
-they let through.
+Everything here is read from the event log (D13 in docs/decisions.md): every version stays listed
+and restorable. The history is read a page at a time from the end of the stream, and a version
+to show, compare or restore by itself, so a page costs what it shows, not the length of the log.
+The audit view has every kind of entry (changes, reveals, tenant policy adjustments and records,
+tokens, console sign-ins and sign-outs), paged with the API's cursor and exported as CSV or JSON
+with the filters of the page. Values are masked where the projections build them
+(``diff_documents``, the audit entries), so a page or an export can only show what they let
+through.
 """
 
 from __future__ import annotations
@@ -31,14 +33,24 @@ from adapters.http.context import api_context
 from adapters.service import ConfigService
 from eventstore.commands import Author
 from eventstore.errors import ValidationFailed, VersionConflict
+from eventstore.log import EventLog
 from eventstore.state import semver_of
 from eventstore.tokens import READ, WRITE
 from projections.audit import AuditEntry, InvalidCursorError, decode_cursor
 from projections.audit import page as audit_page
 from projections.diff import Diff
-from projections.history import VersionInfo, history_from
+from projections.history import (
+    VersionInfo,
+    latest_versions,
+    version_info,
+    versions_before,
+    versions_in,
+)
 
 Req = Request[Any, Any, Any]
+HISTORY_PATH: Final = "/admin/settings/history"
+#: versions per history page, and the newest ones the diff selectors offer
+HISTORY_PAGE: Final = 25
 AUDIT_PATH: Final = "/admin/settings/audit"
 AUDIT_EXPORT_PATH: Final = "/admin/settings/audit/export"
 #: entries per page (``?limit=`` asks for up to AUDIT_MAX_PAGE, as the API allows)
@@ -57,47 +69,85 @@ AUDIT_KINDS: Final = {
 }
 
 
-async def _history(service: ConfigService) -> list[VersionInfo]:
+def _log(service: ConfigService) -> EventLog:
     if service.file_mode:
         raise Forbidden("File mode has no history: the configuration comes from a file.")
-    return history_from(await service.recorded_events())
+    return service.event_log
 
 
-def _find(versions: list[VersionInfo], semver: str) -> VersionInfo:
-    for info in versions:
-        if info.version == semver:
-            return info
-    raise UnknownPage(f"There is no version {semver}.")
+async def _find(service: ConfigService, semver: str) -> VersionInfo:
+    """One version, read alone: any version can be shown, compared or restored, however old."""
+    info = await version_info(_log(service), semver)
+    if info is None:
+        raise UnknownPage(f"There is no version {semver}.")
+    return info
+
+
+def _before(raw: str | None) -> int | None:
+    """``?before=``: the stream version a page of older versions stops short of."""
+    return int(raw) if raw and raw.isdigit() and len(raw) <= 18 else None
 
 
 @get("/settings/history")
 async def history(request: Req) -> Response[str]:
+    """The newest HISTORY_PAGE versions, then older ones a page at a time (``?before=``, the
+    stream version the page stops short of): a page reads its own events, not the whole log,
+    and a version saved meanwhile does not shift an older page."""
     session = await signed_in(request, READ)
     service = api_context(request).service
+    log = _log(service)
     await service.catch_up()
-    versions = await _history(service)
+    total = await versions_in(log)
+    before = _before(request.query_params.get("before"))
+    if before is not None and before <= total:
+        versions = await versions_before(log, before, HISTORY_PAGE)
+    else:
+        before = None
+        versions = await latest_versions(log, HISTORY_PAGE)
+    older_url = newer_url = None
+    if versions and versions[-1].stream_version > 1:
+        older_url = f"{HISTORY_PATH}?before={versions[-1].stream_version}"
+    if before is not None:
+        newer = before + HISTORY_PAGE
+        newer_url = f"{HISTORY_PATH}?before={newer}" if newer <= total else HISTORY_PATH
     query = request.query_params
     flash = ""
     if query.get("restored"):
         flash = f"Restored: the settings are now version {query['restored']}."
     elif query.get("imported"):
         flash = f"Imported as version {query['imported']}."
-    return page(request, "history.html", session, versions=versions, flash=flash)
+    return page(
+        request,
+        "history.html",
+        session,
+        versions=versions,
+        total=total,
+        current=semver_of(total) if total else "",
+        older_url=older_url,
+        newer_url=newer_url,
+        newest_url=HISTORY_PATH if before is not None else None,
+        flash=flash,
+    )
 
 
 @get("/settings/diff")
 async def diff(request: Req) -> Response[str]:
     """``?from=&to=`` (default: the newest against the one before it); ``view=side`` for
-    side by side."""
+    side by side. Any two versions can be compared; the selectors offer the newest page and
+    the two compared."""
     session = await signed_in(request, READ)
     service = api_context(request).service
-    versions = await _history(service)
-    newest = versions[0].version
-    to = request.query_params.get("to") or newest
-    to_info = _find(versions, to)
+    log = _log(service)
+    newest = await latest_versions(log, HISTORY_PAGE)
+    if not newest:
+        raise UnknownPage("There is no version to compare yet.")
+    to = request.query_params.get("to") or newest[0].version
+    to_info = await _find(service, to)
     default_from = semver_of(max(1, to_info.stream_version - 1))
     old = request.query_params.get("from") or default_from
-    _find(versions, old)
+    old_info = await _find(service, old)
+    offered = {v.stream_version: v for v in (*newest, old_info, to_info)}
+    versions = [offered[k] for k in sorted(offered, reverse=True)]
     changes = Diff.between(await service.plaintext_at(old), await service.plaintext_at(to))
     view = "side" if request.query_params.get("view") == "side" else "inline"
     return page(
@@ -118,7 +168,7 @@ async def restore_form(request: Req, version: FromPath[str]) -> Response[str]:
     session = await signed_in(request, WRITE)
     service = api_context(request).service
     await service.catch_up()
-    info = _find(await _history(service), version)
+    info = await _find(service, version)
     changes = Diff.between(await service.plaintext_at(), await service.plaintext_at(version))
     return page(
         request,
@@ -136,7 +186,7 @@ async def restore(request: Req) -> Response[str]:
     session, form = await posted(request, WRITE)
     service = api_context(request).service
     version = str(form.get("version") or "")
-    info = _find(await _history(service), version)
+    info = await _find(service, version)
     reason = str(form.get("reason") or "").strip()
     raw_expected = str(form.get("_version") or "")
     expected = int(raw_expected) if raw_expected.isdigit() and len(raw_expected) <= 18 else None
