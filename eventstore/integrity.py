@@ -132,6 +132,7 @@ class VerifiedLog:
     async def read_all(
         self, after_position: int = 0, limit: int | None = None
     ) -> Sequence[RecordedEvent]:
+        known_before = self.highest_head
         events = await self._read(self.inner.read_all(after_position, limit))
         expected = after_position + 1
         for event in events:
@@ -140,7 +141,7 @@ class VerifiedLog:
             expected += 1
         await self._check_links(events)
         if events and (limit is None or len(events) < limit):
-            self._seen_head(events[-1].position)  # the page reached the end: that is the head
+            self._seen_head(events[-1].position, known_before)  # the page reached the end
         elif events:  # a full page only says the head is at least this far
             self.highest_head = max(self.highest_head, events[-1].position)
         return events
@@ -149,8 +150,9 @@ class VerifiedLog:
         return await self.inner.stream_version(stream)
 
     async def head_position(self) -> int:
+        known_before = self.highest_head
         head = await self.inner.head_position()
-        self._seen_head(head)
+        self._seen_head(head, known_before)
         return head
 
     async def latest_snapshot(self, stream: str, max_version: int | None = None) -> Snapshot | None:
@@ -194,6 +196,7 @@ class VerifiedLog:
         if self.failure is not None:
             raise self.failure
         await self.head_position()  # a log that went back is not built on
+        known_before = self.highest_head
         recorded = await self.inner.append(stream, expected_version, events)
         if recorded and recorded[0].position <= self._last[0]:
             raise self._fail(
@@ -202,7 +205,7 @@ class VerifiedLog:
                 "newest events were deleted)",
             )
         if recorded:
-            self._seen_head(recorded[-1].position)
+            self._seen_head(recorded[-1].position, known_before)
         return recorded
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
@@ -268,14 +271,19 @@ class VerifiedLog:
             )
         return Checkpoint(head, links.get(head, GENESIS) if head else GENESIS)
 
-    def _seen_head(self, head: int) -> None:
-        if head < self.highest_head:
+    def _seen_head(self, head: int, known_before: int) -> None:
+        """``head`` was observed by a read that started when ``known_before`` was the highest
+        head seen. Only a head below that proves events were deleted: reads run concurrently
+        (a head check answers while a page started earlier is still being read, and another
+        process appends in between), so a head below one seen *during* the read proves
+        nothing."""
+        if head < known_before:
             raise self._fail(
                 head + 1,
-                f"the log head went back from {self.highest_head} to {head} "
+                f"the log head went back from {known_before} to {head} "
                 "(the newest events were deleted)",
             )
-        self.highest_head = head
+        self.highest_head = max(self.highest_head, head)
 
     # --- links -------------------------------------------------------------------------------
 

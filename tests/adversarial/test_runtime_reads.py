@@ -1,6 +1,8 @@
 """Attacks on the fast runtime reads (commits 3b941cb..483d90e): the head read through a second
 SQLite connection, the per-process token table, the 304 answered before Litestar, and uvicorn
-parsing with httptools. Every test here is an attack that held.
+parsing with httptools. Every test here is an attack that holds; those of the stale reads, a
+revoked token on a write or token request and the head read racing a page held only after the
+fixes they found.
 
 Two ConfigService instances on one store stand in for two processes (``other`` revokes and
 creates tokens, ``serving`` answers requests); the whole app (with the early 304) is compared
@@ -12,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from support.api_support import RunningApi, serving
+from support.api_support import RunningApi
 
 from adapters.http.app import RequestIds, create_app
 from adapters.http.tokens import TokenAuthenticator
@@ -306,9 +309,6 @@ async def test_the_table_equals_a_fold_of_the_stream_under_concurrent_catch_ups(
     reads): afterwards the table is exactly what folding the whole stream gives."""
     table = TokenAuthenticator(pair.serving)
     log: Any = pair.serving.event_log
-    # the head probe racing a catch-up page raises a false "log head went back" alarm (see
-    # test_runtime_reads_failing.py); this test is about the table, so heads go the old way
-    log.inner._probe.head = lambda: None
     original = log.read_stream
 
     async def slow_read(*args: Any, **kwargs: Any) -> Any:
@@ -420,12 +420,6 @@ async def test_the_head_probe_works_on_a_read_only_database_file(tmp_path: Path)
 # -- malformed HTTP through the real server (httptools) ------------------------------------------
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[RunningApi]:
-    with serving(tmp_path) as running:
-        yield running
-
-
 def _exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
@@ -526,3 +520,133 @@ def test_pipelined_early_304s_keep_the_connection_in_step(api: RunningApi) -> No
     received = _exchange(port, data)
     statuses = [part.split(b"\r\n", 1)[0] for part in received.split(b"HTTP/1.1 ")[1:]]
     assert statuses == [b"304 Not Modified"] * 3 + [b"200 OK"]
+
+
+# -- attacks that found defects (fixed) ------------------------------------------------------
+
+
+def test_revoked_admin_token_mints_a_new_admin_token_with_a_stale_query(
+    api: RunningApi,
+) -> None:
+    """One server. ``DELETE /tokens/victim`` answers 200 ("every process refuses it from its next
+    request"); then the revoked token POSTs ``/tokens?consistency=stale``: the guard checks it
+    against the table this process has not caught up yet, and a new full-scope token is issued.
+    Expected 401."""
+    root = api.token("root", *SCOPES)
+    victim = api.token("victim", *SCOPES)
+    admin = api.client(root)
+    assert admin.get("/tokens").status_code == 200
+    assert admin.delete("/tokens/victim").status_code == 200
+    attacker = api.client(victim)
+    minted = attacker.post(
+        "/tokens?consistency=stale", json={"name": "backdoor", "scopes": list(SCOPES)}
+    )
+    assert minted.status_code == 401, minted.text
+
+
+def test_revoked_writer_token_saves_config_with_a_stale_query(api: RunningApi) -> None:
+    """A token revoked through the same server still writes the config when the write carries
+    ``?consistency=stale`` (a parameter the write route does not even take). Expected 401."""
+    root = api.token("root", *SCOPES)
+    victim = api.token("victim", *SCOPES)
+    admin = api.client(root)
+    assert admin.get("/config").status_code == 200
+    assert admin.delete("/tokens/victim").status_code == 200
+    written = api.client(victim).put(
+        "/config/branding?consistency=stale", json={"companyName": "pwned"}
+    )
+    assert written.status_code == 401, written.text
+
+
+async def test_token_revoked_in_another_process_mints_a_token_with_a_stale_query(
+    pair: Pair,
+) -> None:
+    """Two processes: the admin token is revoked through the other one (CLI, another replica);
+    this one has not caught up and lets the revoked token issue a new admin token. Expected
+    401."""
+    _, plaintext = await TokenStore(pair.other.event_log).create("admin", SCOPES, "ops")
+    async with pair.client(True) as client:
+        headers = {"Authorization": f"Bearer {plaintext}"}
+        assert (await client.get("/api/v1/tokens", headers=headers)).status_code == 200
+        await TokenStore(pair.other.event_log).revoke("admin", "ops")
+        minted = await client.post(
+            "/api/v1/tokens?consistency=stale",
+            headers=headers,
+            json={"name": "evil", "scopes": list(SCOPES)},
+        )
+    assert minted.status_code == 401, minted.text
+
+
+@pytest.mark.parametrize("whole", [True, False])
+async def test_stale_then_default_consistency_reads_current_config_with_a_revoked_token(
+    pair: Pair, whole: bool
+) -> None:
+    """``?consistency=stale&consistency=default``: the guard takes the first value (stale: no
+    head check for the token) and the handler the last (default: catches up and serves the
+    current config). So a token revoked elsewhere reads the config saved after its revocation
+    — a current read the revocation is part of, which D30 says can never admit it. Expected 401
+    (or 400 for the repeated parameter)."""
+    _, plaintext = await TokenStore(pair.other.event_log).create("app", (RUNTIME,), "ops")
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    async with pair.client(whole) as client:
+        assert (await client.get("/api/v1/runtime", headers=headers)).status_code == 200
+        await TokenStore(pair.other.event_log).revoke("app", "ops")
+        await pair.other.save({"branding": {"companyName": "After"}}, Author("ops", "t"))
+        answer = await client.get(
+            "/api/v1/runtime?consistency=stale&consistency=default", headers=headers
+        )
+    assert answer.status_code in (400, 401), (
+        answer.status_code,
+        answer.json().get("meta"),
+    )
+
+
+def test_a_head_read_overtaking_a_catch_up_page_raises_no_tampering_alarm(
+    tmp_path: Path,
+) -> None:
+    """Another process issues tokens while this one checks the head (as every default request
+    does) and catches up. The head is read in the loop's thread while a ``read_all`` page is
+    still being read in aiosqlite's thread: the head read sees N+1, then the page ends at N. A
+    page that ends below a head seen *while it was read* is no sign of deleted events; taking
+    it for one raised a false "log head went back" alarm and refused every write."""
+    done = threading.Event()
+
+    def other_process() -> None:
+        async def main() -> None:
+            other = await open_service(tmp_path, ENVIRON)
+            try:
+                store = TokenStore(other.event_log)
+                for n in range(150):
+                    await store.create(f"n{n}", SCOPES, "t")
+            finally:
+                await other.close()
+
+        try:
+            asyncio.run(main())
+        finally:
+            done.set()
+
+    async def main() -> str | None:
+        service = await open_service(tmp_path, ENVIRON)
+        try:
+            writer = threading.Thread(target=other_process, daemon=True)
+            writer.start()
+
+            async def loop(work: Any) -> None:
+                while not done.is_set() and service.integrity_failure is None:
+                    try:
+                        await work()
+                    except Exception:
+                        return
+                    await asyncio.sleep(0)
+
+            await asyncio.gather(
+                loop(service.catch_up), *(loop(service.head_position) for _ in range(3))
+            )
+            writer.join(60)
+            failure = service.integrity_failure
+            return None if failure is None else str(failure)
+        finally:
+            await service.close()
+
+    assert asyncio.run(main()) is None
