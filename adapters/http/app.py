@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import secrets
 import time
@@ -38,6 +39,8 @@ from adapters.http.tokens import TokenAuthenticator
 from adapters.service import ConfigService
 
 MAX_BODY_BYTES: Final = 1024 * 1024
+#: the most header bytes a request may carry (h11's limit; httptools sets none of its own)
+MAX_HEADER_BYTES: Final = 16 * 1024
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _log = structlog.get_logger("parako-config.api")
 
@@ -96,6 +99,7 @@ class RequestIds:
         # and cost a tenth of a random UUID per request
         prefix = secrets.token_hex(8)
         self._next_id = map(f"{prefix}{{:016x}}".format, itertools.count()).__next__
+        self._access_log: Any = None
 
     @property
     def context(self) -> ApiContext:
@@ -123,10 +127,16 @@ class RequestIds:
             await send(message)
 
         try:
-            if not await answer_not_modified(self.context, scope, send_with_id):
+            if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
+                await _too_large_headers(send_with_id)
+            elif not await answer_not_modified(self.context, scope, send_with_id):
                 await self.litestar(scope, receive, send_with_id)  # type: ignore[arg-type]
         finally:
-            _log.info(
+            if self._access_log is None:
+                # bound on the first request, after logging was configured: a logger proxy
+                # binds itself again on every call, which cost more than the rest of a 304
+                self._access_log = _log.bind()
+            self._access_log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
@@ -134,6 +144,16 @@ class RequestIds:
                 ms=round((time.perf_counter() - started) * 1000, 2),
             )
             structlog.contextvars.reset_contextvars(**bound)
+
+
+async def _too_large_headers(send: Send) -> None:
+    """431 in the one error shape, before anything reads the headers."""
+    message = f"the request's headers exceed {MAX_HEADER_BYTES // 1024} KiB"
+    body = json.dumps({"error": {"code": "headers_too_large", "message": message, "details": None}})
+    encoded = body.encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(encoded))]
+    await send({"type": "http.response.start", "status": 431, "headers": headers})
+    await send({"type": "http.response.body", "body": encoded})
 
 
 def create_app(service: ConfigService, settings: ApiSettings | None = None) -> RequestIds:

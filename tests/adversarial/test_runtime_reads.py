@@ -499,6 +499,25 @@ def test_malformed_http_never_gets_a_5xx_or_a_hang(api: RunningApi) -> None:
     assert api.client(token).get("/runtime").status_code == 200
 
 
+def test_oversized_headers_are_refused_with_431(api: RunningApi) -> None:
+    """httptools sets no limit on header size (h11 stopped at 16 KiB): 200 KB of headers are
+    refused in the error shape, on the early 304's path and every other, before a token is
+    looked at; headers just under the limit still pass."""
+    token = api.token("app", RUNTIME)
+    port = int(api.base_url.rsplit(":", 1)[1])
+    for path in ("/api/v1/runtime", "/api/v1/config", "/admin/"):
+        big = b"X-Padding: " + b"a" * 200_000 + b"\r\n"
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            'If-None-Match: "1"\r\n'
+        ).encode()
+        received = _exchange(port, request + big + b"Connection: close\r\n\r\n")
+        assert received.startswith(b"HTTP/1.1 431 "), (path, received[:200])
+        assert b'"code":"headers_too_large"' in received.replace(b" ", b""), received[-300:]
+    fits = {"X-Padding": "a" * 15_000}
+    assert api.client(token, **fits).get("/runtime").status_code == 200
+
+
 def test_pipelined_early_304s_keep_the_connection_in_step(api: RunningApi) -> None:
     """Several conditional reads pipelined on one connection, one with a GET body the early
     answer never reads: each gets its own answer, in order, and the next request is parsed."""
