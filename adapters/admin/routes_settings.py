@@ -47,7 +47,7 @@ from eventstore.schema.config import AppConfig
 from eventstore.schema.declare import declared_fields
 from eventstore.schema.paths import PERSISTED_SECTIONS, SECRET_FIELDS
 from eventstore.tokens import READ, WRITE
-from projections.history import history_from
+from projections.history import latest_versions
 
 Req = Request[Any, Any, Any]
 _CLASSES = {d.info.key: d.info.nested for d in declared_fields(AppConfig)}
@@ -119,7 +119,7 @@ def _expected(form: FormMultiDict) -> int | None:
 async def overview(request: Req) -> Response[str]:
     session = await signed_in(request, READ)
     service = api_context(request).service
-    versions = [] if service.file_mode else history_from(await service.recorded_events())[:10]
+    versions = [] if service.file_mode else await latest_versions(service.event_log, 10)
     report = await health_report(service, api_context(request).health_chain_window)
     base = await baseline(service)
     changed = {s: editor(request, s, base)[1].count_changed() for s in PERSISTED_SECTIONS}
