@@ -17,7 +17,7 @@ from eventstore.schema.sections.security import Security
 from eventstore.schema.sections.storage import Storage
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class AppConfig:
     """The complete, validated configuration; the runtime config is an instance of it.
 

@@ -18,7 +18,7 @@ from eventstore.schema.kinds import LOCALE, ListOf, Text
 SHIPPED_LOCALES: Final = ("en", "fr", "es", "pt", "de", "it", "ru", "zh", "ja", "ko")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Locales:
     """Settings under `application.locales`."""
 
@@ -43,7 +43,7 @@ class Locales:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Application:
     """Settings under `application`."""
 

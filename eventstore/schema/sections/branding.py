@@ -12,7 +12,7 @@ from eventstore.schema.declare import section, setting
 from eventstore.schema.kinds import HEX_COLOR, TEXT, AssetLocation, Boolean, Text
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class AuthOidc:
     """Settings under `branding.ui.customization.views.auth.oidc`."""
 
@@ -97,7 +97,7 @@ class AuthOidc:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Auth:
     """Settings under `branding.ui.customization.views.auth`."""
 
@@ -283,7 +283,7 @@ class Auth:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Accounts:
     """Settings under `branding.ui.customization.views.accounts`."""
 
@@ -374,7 +374,7 @@ class Accounts:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Errorpage:
     """Settings under `branding.ui.customization.views.errorpage`."""
 
@@ -410,7 +410,7 @@ class Errorpage:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ViewsEmail:
     """Settings under `branding.ui.customization.views.email`."""
 
@@ -422,7 +422,7 @@ class ViewsEmail:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Home:
     """Settings under `branding.ui.customization.views.home`."""
 
@@ -431,7 +431,7 @@ class Home:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Views:
     """Settings under `branding.ui.customization.views`."""
 
@@ -452,7 +452,7 @@ class Views:
     home: Home = section(Home, label="Home", help="Template of the home page.")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Customization:
     """Settings under `branding.ui.customization`."""
 
@@ -476,7 +476,7 @@ class Customization:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Ui:
     """Settings under `branding.ui`."""
 
@@ -487,7 +487,7 @@ class Ui:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Fonts:
     """Settings under `branding.fonts`."""
 
@@ -517,7 +517,7 @@ class Fonts:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Palette:
     """Settings under `branding.colors.light` and `branding.colors.dark`."""
 
@@ -804,7 +804,7 @@ class Palette:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Colors:
     """Settings under `branding.colors`."""
 
@@ -890,7 +890,7 @@ class Colors:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Branding:
     """Settings under `branding`."""
 

@@ -24,7 +24,7 @@ from eventstore.schema.kinds import (
 )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Server:
     """Settings under `deployment.server`."""
 
@@ -61,7 +61,7 @@ class Server:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class CookiesDefaults:
     """Settings under `deployment.cookies.defaults`."""
 
@@ -91,7 +91,7 @@ class CookiesDefaults:
     path: str = setting("/", TEXT, label="Path", help="URL path cookies are sent for.")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class CookieType:
     """Settings under `deployment.cookies.types.session` and `deployment.cookies.types.locale` and `deployment.cookies.types.theme`."""
 
@@ -127,7 +127,7 @@ class CookieType:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Types:
     """Settings under `deployment.cookies.types`."""
 
@@ -161,7 +161,7 @@ class Types:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Cookies:
     """Settings under `deployment.cookies`."""
 
@@ -175,7 +175,7 @@ class Cookies:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class AuthRoutes:
     """Settings under `deployment.routes.auth_routes`."""
 
@@ -356,7 +356,7 @@ class AuthRoutes:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class AccountRoutes:
     """Settings under `deployment.routes.account_routes`."""
 
@@ -572,7 +572,7 @@ class AccountRoutes:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ApiRoutes:
     """Settings under `deployment.routes.api_routes`."""
 
@@ -584,7 +584,7 @@ class ApiRoutes:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DeploymentRoutes:
     """Settings under `deployment.routes`."""
 
@@ -621,7 +621,7 @@ class DeploymentRoutes:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Deployment:
     """Settings under `deployment`."""
 

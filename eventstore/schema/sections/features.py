@@ -27,7 +27,7 @@ from eventstore.schema.kinds import (
 from eventstore.secret import Secret
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DevInteractions:
     """Settings under `features.oidc.dev_interactions`."""
 
@@ -39,7 +39,7 @@ class DevInteractions:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DeviceFlow:
     """Settings under `features.oidc.device_flow`."""
 
@@ -71,7 +71,7 @@ class DeviceFlow:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ClientCredentials:
     """Settings under `features.oidc.client_credentials`."""
 
@@ -83,7 +83,7 @@ class ClientCredentials:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TokenRevocation:
     """Settings under `features.oidc.token_revocation`."""
 
@@ -92,7 +92,7 @@ class TokenRevocation:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TokenIntrospection:
     """Settings under `features.oidc.token_introspection`."""
 
@@ -104,7 +104,7 @@ class TokenIntrospection:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class JwtIntrospection:
     """Settings under `features.oidc.jwt_introspection`."""
 
@@ -116,7 +116,7 @@ class JwtIntrospection:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class UserinfoEndpoint:
     """Settings under `features.oidc.userinfo_endpoint`."""
 
@@ -128,7 +128,7 @@ class UserinfoEndpoint:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ResourceIndicators:
     """Settings under `features.oidc.resource_indicators`."""
 
@@ -140,7 +140,7 @@ class ResourceIndicators:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class RpInitiatedLogout:
     """Settings under `features.oidc.rp_initiated_logout`."""
 
@@ -152,7 +152,7 @@ class RpInitiatedLogout:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class BackchannelLogout:
     """Settings under `features.oidc.backchannel_logout`."""
 
@@ -164,7 +164,7 @@ class BackchannelLogout:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DynamicClientRegistration:
     """Settings under `features.oidc.dynamic_client_registration`."""
 
@@ -188,7 +188,7 @@ class DynamicClientRegistration:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ClientRegistrationManagement:
     """Settings under `features.oidc.client_registration_management`."""
 
@@ -206,7 +206,7 @@ class ClientRegistrationManagement:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Pkce:
     """Settings under `features.oidc.pkce`."""
 
@@ -221,7 +221,7 @@ class Pkce:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ExtraParams:
     """Settings under `features.oidc.extra_params`."""
 
@@ -248,7 +248,7 @@ class ExtraParams:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class AcrValues:
     """Settings under `features.oidc.acr_values`."""
 
@@ -260,7 +260,7 @@ class AcrValues:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Encryption:
     """Settings under `features.oidc.encryption`."""
 
@@ -272,7 +272,7 @@ class Encryption:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class JwtResponseModes:
     """Settings under `features.oidc.jwt_response_modes`."""
 
@@ -284,7 +284,7 @@ class JwtResponseModes:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class JwtUserinfo:
     """Settings under `features.oidc.jwt_userinfo`."""
 
@@ -293,7 +293,7 @@ class JwtUserinfo:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class RequestObjects:
     """Settings under `features.oidc.request_objects`."""
 
@@ -305,7 +305,7 @@ class RequestObjects:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ExtraClientMetadata:
     """Settings under `features.oidc.extra_client_metadata`."""
 
@@ -317,7 +317,7 @@ class ExtraClientMetadata:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class FeaturesOidc:
     """Settings under `features.oidc`."""
 
@@ -502,7 +502,7 @@ class FeaturesOidc:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Options:
     """Settings under `features.social_providers.behavior.options`."""
 
@@ -532,7 +532,7 @@ class Options:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Behavior:
     """Settings under `features.social_providers.behavior`."""
 
@@ -593,7 +593,7 @@ def client_secret_setting(label: str) -> Any:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Google:
     """Settings under `features.social_providers.google`."""
 
@@ -613,7 +613,7 @@ class Google:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Github:
     """Settings under `features.social_providers.github`."""
 
@@ -642,7 +642,7 @@ class Github:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Microsoft:
     """Settings under `features.social_providers.microsoft`."""
 
@@ -662,7 +662,7 @@ class Microsoft:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Linkedin:
     """Settings under `features.social_providers.linkedin`."""
 
@@ -694,7 +694,7 @@ class Linkedin:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Facebook:
     """Settings under `features.social_providers.facebook`."""
 
@@ -730,7 +730,7 @@ class Facebook:
 SOCIAL_PROVIDERS: Final = ("google", "github", "microsoft", "linkedin", "facebook")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SocialProviders:
     """Settings under `features.social_providers`."""
 
@@ -780,7 +780,7 @@ class SocialProviders:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Metrics:
     """Settings under `features.metrics`."""
 
@@ -804,7 +804,7 @@ class Metrics:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ProviderPool:
     """Settings under `features.multi_tenancy.provider_pool`."""
 
@@ -836,7 +836,7 @@ class ProviderPool:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class MultiTenancy:
     """Settings under `features.multi_tenancy`."""
 
@@ -868,7 +868,7 @@ class MultiTenancy:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Features:
     """Settings under `features`."""
 

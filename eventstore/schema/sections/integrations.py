@@ -28,7 +28,7 @@ from eventstore.secret import Secret
 SMTP_CREDENTIALS: Final = ("smtp_username", "smtp_password")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class IntegrationsEmail:
     """Settings under `integrations.email`."""
 
@@ -82,7 +82,7 @@ class IntegrationsEmail:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Urls:
     """Settings under `integrations.urls`."""
 
@@ -120,7 +120,7 @@ class Urls:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Ipinfo:
     """Settings under `integrations.ipinfo`."""
 
@@ -143,7 +143,7 @@ class Ipinfo:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Ipqualityscore:
     """Settings under `integrations.ipqualityscore`."""
 
@@ -172,7 +172,7 @@ class Ipqualityscore:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Fingerprintjs:
     """Settings under `integrations.fingerprintjs`."""
 
@@ -199,7 +199,7 @@ class Fingerprintjs:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class S3:
     """Settings under `integrations.file_storage.s3`."""
 
@@ -229,7 +229,7 @@ class S3:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class FileStorage:
     """Settings under `integrations.file_storage`."""
 
@@ -256,7 +256,7 @@ class FileStorage:
     s3: S3 = section(S3, label="S3", help="The S3-compatible bucket used when the provider is s3.")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Integrations:
     """Settings under `integrations`."""
 

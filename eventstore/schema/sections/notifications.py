@@ -14,7 +14,7 @@ from eventstore.schema.policy import CEILING
 from eventstore.secret import Secret
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ChannelsEmail:
     """Settings under `notifications.channels.email`."""
 
@@ -27,7 +27,7 @@ class ChannelsEmail:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class RateLimits:
     """Settings under `notifications.channels.sms.rate_limits`."""
 
@@ -57,7 +57,7 @@ class RateLimits:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ChannelsSms:
     """Settings under `notifications.channels.sms`."""
 
@@ -112,7 +112,7 @@ class ChannelsSms:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Channels:
     """Settings under `notifications.channels`."""
 
@@ -122,7 +122,7 @@ class Channels:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class NotificationsDefaults:
     """Settings under `notifications.defaults`."""
 
@@ -149,7 +149,7 @@ class NotificationsDefaults:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Notifications:
     """Settings under `notifications`."""
 

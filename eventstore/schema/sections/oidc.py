@@ -121,7 +121,7 @@ def ttl_setting(default: int, label: str, *, help: str = "") -> Any:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class OidcRoutes:
     """Settings under `oidc.routes`."""
 
@@ -205,7 +205,7 @@ class OidcRoutes:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class OidcSecrets:
     """Settings under `oidc.secrets`."""
 
@@ -219,7 +219,7 @@ class OidcSecrets:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TokenTtl:
     """Settings under `oidc.token_ttl`."""
 
@@ -261,7 +261,7 @@ class TokenTtl:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Discovery:
     """Settings under `oidc.discovery`."""
 
@@ -317,7 +317,7 @@ class Discovery:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Jwa:
     """Settings under `oidc.jwa`."""
 
@@ -395,7 +395,7 @@ class Jwa:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Oidc:
     """Settings under `oidc`."""
 

@@ -19,7 +19,7 @@ from eventstore.schema.kinds import (
 )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Mongodb:
     """Settings under `oidc_storage.oidc_adapter.mongodb`."""
 
@@ -32,7 +32,7 @@ class Mongodb:
     database: str = setting("", TEXT, label="MongoDB database", help="Database name for OIDC data.")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Redis:
     """Settings under `oidc_storage.oidc_adapter.redis`."""
 
@@ -63,7 +63,7 @@ class Redis:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class OidcAdapter:
     """Settings under `oidc_storage.oidc_adapter`."""
 
@@ -83,7 +83,7 @@ class OidcAdapter:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class OidcStorage:
     """Settings under `oidc_storage`."""
 

@@ -36,7 +36,7 @@ from eventstore.schema.structure import Nested
 from eventstore.secret import Secret
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SecuritySecrets:
     """Settings under `security.secrets`."""
 
@@ -92,7 +92,7 @@ class SecuritySecrets:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class RateLimiting:
     """Settings under `security.protection.rate_limiting`."""
 
@@ -122,7 +122,7 @@ class RateLimiting:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DeviceMatching:
     """Settings under `security.protection.device_matching`."""
 
@@ -166,7 +166,7 @@ class DeviceMatching:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Protection:
     """Settings under `security.protection`."""
 
@@ -207,7 +207,7 @@ class Protection:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Totp:
     """Settings under `security.authentication.multi_factor.totp`."""
 
@@ -229,7 +229,7 @@ class Totp:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class MultiFactorEmail:
     """Settings under `security.authentication.multi_factor.email`."""
 
@@ -256,7 +256,7 @@ class MultiFactorEmail:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class MultiFactorSms:
     """Settings under `security.authentication.multi_factor.sms`."""
 
@@ -270,7 +270,7 @@ class MultiFactorSms:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Webauthn:
     """Settings under `security.authentication.multi_factor.webauthn`."""
 
@@ -353,7 +353,7 @@ class Webauthn:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class MultiFactor:
     """Settings under `security.authentication.multi_factor`."""
 
@@ -383,7 +383,7 @@ class MultiFactor:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class MultipleAccounts:
     """Settings under `security.authentication.session_management.multiple_accounts`."""
 
@@ -396,7 +396,7 @@ class MultipleAccounts:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SessionManagement:
     """Settings under `security.authentication.session_management`."""
 
@@ -405,7 +405,7 @@ class SessionManagement:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class AuthenticationSession:
     """Settings under `security.authentication.session`."""
 
@@ -543,7 +543,7 @@ class AuthenticationSession:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class PasswordPolicy:
     """Settings under `security.authentication.login.password_policy`."""
 
@@ -597,7 +597,7 @@ class PasswordPolicy:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Login:
     """Settings under `security.authentication.login`."""
 
@@ -613,7 +613,7 @@ class Login:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class AutoApproval:
     """Settings under `security.authentication.signup.auto_approval`."""
 
@@ -633,7 +633,7 @@ class AutoApproval:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ContactChannelsEmail:
     """Settings under `security.authentication.signup.contact_channels.email`."""
 
@@ -648,7 +648,7 @@ class ContactChannelsEmail:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Phone:
     """Settings under `security.authentication.signup.contact_channels.phone`."""
 
@@ -660,7 +660,7 @@ class Phone:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class FullName:
     """Settings under `security.authentication.signup.contact_channels.full_name`."""
 
@@ -672,7 +672,7 @@ class FullName:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ContactChannels:
     """Settings under `security.authentication.signup.contact_channels`."""
 
@@ -691,7 +691,7 @@ class ContactChannels:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Signup:
     """Settings under `security.authentication.signup`."""
 
@@ -729,7 +729,7 @@ class Signup:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Roles:
     """Settings under `security.authentication.roles`."""
 
@@ -752,7 +752,7 @@ class Roles:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class FieldsField:
     """Settings under `security.authentication.custom_identifiers.fields[*]`."""
 
@@ -842,7 +842,7 @@ class FieldsField:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class CustomIdentifiers:
     """Settings under `security.authentication.custom_identifiers`."""
 
@@ -860,7 +860,7 @@ class CustomIdentifiers:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class BackupCodes:
     """Settings under `security.authentication.recovery.backup_codes`."""
 
@@ -881,7 +881,7 @@ class BackupCodes:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SecondaryEmail:
     """Settings under `security.authentication.recovery.secondary_email`."""
 
@@ -893,7 +893,7 @@ class SecondaryEmail:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class RecoverySms:
     """Settings under `security.authentication.recovery.sms`."""
 
@@ -905,7 +905,7 @@ class RecoverySms:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SecurityQuestions:
     """Settings under `security.authentication.recovery.security_questions`."""
 
@@ -917,7 +917,7 @@ class SecurityQuestions:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Recovery:
     """Settings under `security.authentication.recovery`."""
 
@@ -940,7 +940,7 @@ class Recovery:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class PasswordBreachDetection:
     """Settings under `security.authentication.password_breach_detection`."""
 
@@ -985,7 +985,7 @@ class PasswordBreachDetection:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Authentication:
     """Settings under `security.authentication`."""
 
@@ -1033,7 +1033,7 @@ class Authentication:
 KEY_ALGORITHMS: Final = ("RS256", "ES256", "EdDSA")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class KeyStore:
     """Settings under `security.key_store`."""
 
@@ -1078,7 +1078,7 @@ class KeyStore:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Security:
     """Settings under `security`."""
 

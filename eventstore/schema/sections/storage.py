@@ -8,7 +8,7 @@ from eventstore.schema.declare import section, setting
 from eventstore.schema.kinds import CREDENTIALS_IN_URL, Choice, Pattern, Text
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class MongodbStorage:
     """Settings under `storage.mongodb`."""
 
@@ -30,7 +30,7 @@ class MongodbStorage:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SqliteStorage:
     """Settings under `storage.sqlite`."""
 
@@ -44,7 +44,7 @@ class SqliteStorage:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class PostgresqlStorage:
     """Settings under `storage.postgresql`."""
 
@@ -67,7 +67,7 @@ class PostgresqlStorage:
     )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Storage:
     """Settings under `storage`."""
 
