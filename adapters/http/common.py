@@ -39,13 +39,18 @@ Consistency = Annotated[
 ]
 
 
+#: the values of ``consistency``, each with whether it checks the log's head before answering
+CHECKS_HEAD: Final = {"": True, "default": True, "consistent": True, "stale": False}
+
+
 async def consistent(request: Request[Any, Any, Any], consistency: str | None) -> None:
     """Reads are read-after-write consistent across processes: catch up with the log before
     answering when its head moved, unless the client accepts a stale read."""
-    if consistency in (None, "", "default", "consistent"):
+    checks = CHECKS_HEAD.get(consistency or "")
+    if checks:
         if not request.state.get(FRESH_STATE):  # the token guard may have checked already
             await fresh(api_context(request).service)
-    elif consistency != "stale":
+    elif checks is None:
         raise ApiError(
             400, "consistency must be default, consistent or stale", code="invalid_consistency"
         )

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 import structlog
 
 from adapters.http.auth import admitted
+from adapters.http.common import CHECKS_HEAD
 from adapters.http.context import ApiContext
 from adapters.http.owned_paths import API_PREFIX
 from adapters.http.routes_runtime import (
@@ -30,8 +31,6 @@ from adapters.http.routes_runtime import (
 from eventstore.tokens import RUNTIME
 
 RUNTIME_PATH: Final = f"{API_PREFIX}/runtime"
-#: the values of ``consistency`` the route accepts; ``stale`` skips the head check
-_CONSISTENCY: Final = {"": True, "default": True, "consistent": True, "stale": False}
 
 Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -57,7 +56,7 @@ async def answer_not_modified(context: ApiContext, scope: Scope, send: Send) -> 
     query = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else []
     if any(name != "consistency" for name, _ in query) or len(query) > 1:
         return False
-    current = _CONSISTENCY.get(query[0][1] if query else "")
+    current = CHECKS_HEAD.get(query[0][1] if query else "")
     if current is None:
         return False
     try:

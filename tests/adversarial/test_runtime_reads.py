@@ -1,4 +1,4 @@
-"""Attacks on the fast runtime reads (commits 3b941cb..483d90e): the head read through a second
+"""Attacks on the fast runtime reads: the head read through a second
 SQLite connection, the per-process token table, the 304 answered before Litestar, and uvicorn
 parsing with httptools. Every test here is an attack that holds; those of the stale reads, a
 revoked token on a write or token request and the head read racing a page held only after the
