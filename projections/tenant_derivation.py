@@ -350,8 +350,8 @@ class Derivable:
             prefix = ""
             for segment in split_path(path)[:-1]:
                 prefix = f"{prefix}.{segment}" if prefix else segment
-                if prefix in self._blocked:
-                    return False
+                if prefix in self._blocked or prefix in POLICED:
+                    return False  # (the policy judges a policed setting's value as a whole)
                 node = node.get(segment, MISSING) if is_object(node) else node
                 if node is MISSING:
                     break
@@ -484,9 +484,8 @@ def _patched(
             like_below,
             deeper,
         )
-        if value is INVALID:
-            return INVALID
-        values[name] = value
+        if value is not INVALID:  # (an invalid one is reported; its siblings are checked on)
+            values[name] = value
     if not whole:
         for field in plan.own:
             value = _setting(field, data, path, issues, like, like_data)
@@ -501,6 +500,7 @@ def _patched(
             patched = {key: data[key] for key, name, _, _ in plan.below if name in values}
             like = attrs.evolve(like, **values)
             like_data = {**like_data, **patched}
+        del issues[before:]  # (its own settings are checked again, and reported once)
         return structure_into(cls, data, path, issues, (like, like_data))
     if len(issues) > before:
         return INVALID

@@ -31,12 +31,19 @@ from eventstore.events import FieldChange, TenantChanged, TenantOverrideChanged
 from eventstore.hashchain import HashChain
 from eventstore.resolve import Bootstrap
 from eventstore.schema import AppConfig, structure_like
+from eventstore.schema.paths import ALLOWED_TENANT_FIELDS
 from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, effective_document
 from eventstore.tenant_policy import ConstraintViolation
 from eventstore.tenants import REGISTRY_STREAM, Tenant, tenant_stream
 from projections.tenant_configs import TenantConfig, TenantConfigs
-from projections.tenant_derivation import Leaves, changed_paths, merge_leaves, shared_adjustments
+from projections.tenant_derivation import (
+    POLICED,
+    Leaves,
+    changed_paths,
+    merge_leaves,
+    shared_adjustments,
+)
 
 KEY = "6d" * 32
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -291,3 +298,39 @@ def test_changed_paths_names_every_difference_and_only_those() -> None:
 def test_leaves_refuse_keys_that_are_no_path(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="cannot be used in a path"):
         Leaves.of({"x": bad})
+
+
+#: values a tenant's stored overrides may hold at a policed setting, however they got there
+ODD_VALUES = st.sampled_from([None, {}, {"x": 1}, {"x": {"y": True}}, [], [1], "text", 5, True])
+
+
+@PROPERTY
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(POLICED.intersection(ALLOWED_TENANT_FIELDS))), ODD_VALUES, max_size=3
+    ),
+    platforms,
+    platforms,
+)
+async def test_odd_values_at_policed_settings_are_built_as_the_definition_builds_them(
+    tenant_values: dict[str, Any], platform: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """The policy judges a policed setting's value whole: an object stored there (its leaves
+    are paths below the setting, which no rule names) must be clamped or set back as the
+    definition does, not merged below the setting and refused; and a refusal names every
+    setting the definition's names, once. Again after a platform change."""
+    world, tenant = await _world(tenant_values, None)
+    if not await world.save(platform):
+        return
+    _same(await _built(world.configs), world.expected(tenant, tenant_values))
+    if await world.save(after):
+        _same(await _built(world.configs), world.expected(tenant, tenant_values))
+
+
+async def test_an_object_at_a_credential_guard_is_set_back_as_the_definition_does() -> None:
+    values = {"integrations.email.tls_reject_unauthorized": {"x": 1}}
+    world, tenant = await _world(values, None)
+    found = await _built(world.configs)
+    _same(found, world.expected(tenant, values))
+    assert not isinstance(found, str)
+    assert [a.path for a in found.adjustments] == ["integrations.email.tls_reject_unauthorized"]
