@@ -1,5 +1,5 @@
-"""Effective tenant configs: built on demand, cached, shared with the platform config, and
-re-derived from what changed when the platform changes.
+"""Effective tenant configs: built on demand, cached as their differences from the platform
+config, and re-derived from what changed when the platform changes.
 
 A tenant's config is the platform's stored config ⊕ the tenant's overrides, clamped by the
 platform policy, ⊕ the tenant-aware computed fields (issuer, URLs, ``rp_id``). It is built on
@@ -8,17 +8,23 @@ cache is bounded (least recently used goes first) and a tenant is evicted when i
 record change.
 
 Building: the platform's document before the derivation is kept once per platform version
-(:class:`~projections.tenant_derivation.Derivable`), so a build merges the tenant's overrides
-into it and derives, instead of layering the whole configuration again; ``structure_like`` takes
-every part equal to the platform's from the platform config object itself, so a cached tenant
-costs only the objects on the paths where it differs.
+(:class:`~projections.tenant_derivation.Derivable`). A tenant whose overrides are plain settings
+is built straight from them (:class:`~projections.tenant_direct.DirectBuild`); any other is
+merged into that document, derived, and structured where it differs (``structure_patched``).
+Either way every part equal to the platform's is the platform config's own object.
+
+Keeping: each cached tenant keeps its config as its differences from the platform config
+(:class:`~projections.config_delta.ConfigDelta`), and the most recently read also keep it made
+as objects (D31 in docs/decisions.md): a read of another makes it again from its differences.
 
 A platform change evicts nobody: the next read of a cached tenant re-derives it from the paths
-the platform changed — the policy applied again where the change reaches a policed path the
-tenant overrides (D22 in docs/decisions.md), the derived fields again where their inputs
-changed, and only the sections those paths are in rebuilt, everything else kept from the tenant's
-previous config. A tenant cached before the last few platform versions this process saw (or one
-whose overrides the fast build does not cover) is built again from the overrides it keeps, still
+the platform changed. A change clear of everything the tenant overrides, derives or is policed
+by has the tenant's differences laid on the new platform config, each object on the way to the
+change checked again; otherwise the policy is applied again where the change reaches a policed
+path the tenant overrides (D22), the derived fields again where their inputs changed, and only
+the sections those paths are in rebuilt, everything else kept from the tenant's previous
+config. A tenant cached before the last few platform versions this process saw (or one whose
+overrides the fast build does not cover) is built again from the overrides it keeps, still
 without reading the log.
 """
 
@@ -39,9 +45,11 @@ from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, effective_document
 from eventstore.tenant_policy import ConstraintViolation
 from eventstore.tenants import Tenant, TenantNotFound
+from projections.config_delta import ConfigDelta, delta, rebased
 from projections.tenant_derivation import (
     NO_LEAVES,
     POLICED,
+    SHAPES_KEPT,
     CannotPatch,
     Derivable,
     Leaves,
@@ -49,6 +57,7 @@ from projections.tenant_derivation import (
     changed_paths,
     derivation_inputs_changed,
     differs_from_platform,
+    meets,
     police,
     rules_in,
     sections_of,
@@ -57,8 +66,12 @@ from projections.tenant_derivation import (
     structure_updated,
     trie_of,
 )
+from projections.tenant_direct import DirectBuild
 
 DEFAULT_CACHE_SIZE: Final = 50
+#: how many cached tenants keep their config made as objects (the most recently read); the
+#: others keep only their differences from the platform and make it again when read
+DEFAULT_HELD: Final = 1_000
 #: how many platform changes a process remembers to re-derive cached tenants from
 REMEMBERED_CHANGES: Final = 32
 _INVALID: Final = "The effective config of tenant {} is invalid"
@@ -74,27 +87,75 @@ class PlatformBasis:
     config: AppConfig
     #: the document tenants are merged into (None: every tenant is built by the definition)
     derivable: Derivable | None = None
+    #: tenants built without their document (None: as ``derivable``)
+    direct: DirectBuild | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen(weakref_slot=False, eq=False)
 class TenantConfig:
     """One tenant's effective config and the policy adjustments its build applied.
+
+    The config is kept as its differences from the platform config it was built against
+    (:class:`~projections.config_delta.ConfigDelta`): the object is made again from them when it
+    is read, and :class:`TenantConfigs` holds it made for the tenants read most recently.
 
     The last fields are what re-deriving it after a platform change needs: its record and its
     overrides, compactly (see ``Leaves``). The overrides after the policy are not kept: the
     config holds their values, and re-deriving polices the overrides again where it needs them
     (the same overrides against the same policed platform values clamp the same way).
+
+    Compared by identity: two builds are compared by their ``config``.
     """
 
     slug: str
-    config: AppConfig
+    delta: ConfigDelta = attrs.field(repr=False)
     platform_version: int
     overrides_version: int
     adjustments: tuple[ConstraintViolation, ...] = ()
-    tenant: Tenant | None = attrs.field(default=None, eq=False, repr=False)
-    overrides: Leaves = attrs.field(default=NO_LEAVES, eq=False, repr=False)
+    tenant: Tenant | None = attrs.field(default=None, repr=False)
+    overrides: Leaves = attrs.field(default=NO_LEAVES, repr=False)
     #: built by merging into the platform's document (re-derivable from changed paths)
-    derived: bool = attrs.field(default=False, eq=False, repr=False)
+    derived: bool = attrs.field(default=False, repr=False)
+    #: the config as an object, while the cache holds it made (see ``TenantConfigs``)
+    held: AppConfig | None = attrs.field(default=None, repr=False)
+
+    @classmethod
+    def of(
+        cls,
+        slug: str,
+        config: AppConfig,
+        platform: AppConfig,
+        platform_version: int,
+        overrides_version: int,
+        adjustments: tuple[ConstraintViolation, ...] = (),
+        tenant: Tenant | None = None,
+        overrides: Leaves = NO_LEAVES,
+        derived: bool = False,
+        differences: ConfigDelta | None = None,
+    ) -> TenantConfig:
+        """``config`` (built against ``platform``) kept as its ``differences`` from it (found
+        when not given), and held."""
+        return cls(
+            slug,
+            differences if differences is not None else delta(config, platform),
+            platform_version,
+            overrides_version,
+            adjustments,
+            tenant,
+            overrides,
+            derived,
+            config,
+        )
+
+    @property
+    def config(self) -> AppConfig:
+        """The tenant's effective config (the one the cache holds, or made again)."""
+        held = self.held
+        return held if held is not None else self.delta.made()
+
+    def _hold(self, config: AppConfig | None) -> None:
+        # (a cache of how the delta is read: equality and every reader see the same config)
+        object.__setattr__(self, "held", config)
 
 
 PlatformSource = Callable[[], tuple[StoredConfig, AppConfig]]
@@ -111,8 +172,9 @@ class TenantConfigs:
         plaintext: Callable[[StoredConfig], dict[str, Any]],
         *,
         max_size: int = DEFAULT_CACHE_SIZE,
+        held: int = DEFAULT_HELD,
     ) -> None:
-        if max_size < 1:
+        if max_size < 1 or held < 1:
             raise ValueError("the tenant cache needs room for at least one tenant")
         self._tenants = tenants
         self._bootstrap = bootstrap
@@ -120,11 +182,16 @@ class TenantConfigs:
         self._plaintext = plaintext
         self._max_size = max_size
         self._cache: OrderedDict[str, TenantConfig] = OrderedDict()
+        #: the cached tenants whose config is held made, least recently read first
+        self._held: OrderedDict[str, TenantConfig] = OrderedDict()
+        self._max_held = held
         self._building: dict[str, asyncio.Future[TenantConfig]] = {}
         self._basis: PlatformBasis | None = None
         #: platform version → (the next version a basis was made for, the paths it changed)
         self._changes: OrderedDict[int, tuple[int, frozenset[str]]] = OrderedDict()
         self._tries: dict[frozenset[str], Trie] = {}
+        #: whether changed paths are clear of the paths a tenant overrides and derives
+        self._clear: dict[tuple[tuple[str, ...], frozenset[str]], bool] = {}
         self.builds = 0  # how many builds ran; lets tests see coalescing
         self.rederived = 0  # how many cached tenants were re-derived after a platform change
 
@@ -141,12 +208,14 @@ class TenantConfigs:
         # checked on every hit, so a platform change can never serve a stale config
         if found is not None and found.platform_version != self._platform()[0].version:
             if found.overrides is NO_LEAVES:  # its overrides are not kept: read them again
-                self._cache.pop(slug)
+                self.evict(slug)
                 found = None
             else:
-                found = self._cache[slug] = self._rederive(found, self._current_basis())
+                found = self._rederive(found, self._current_basis())
+                self._cache[slug] = found
         if found is not None:
             self._cache.move_to_end(slug)
+            self._hold(found)
             return found
         pending = self._building.get(slug)
         if pending is not None:
@@ -168,12 +237,35 @@ class TenantConfigs:
     def evict(self, slug: str) -> None:
         """The tenant's overrides or record changed: rebuild it on next use."""
         self._cache.pop(slug, None)
+        self._release(slug)
 
     def evict_all(self) -> None:
         """Forget every tenant (the next reads build them from the log again)."""
         self._cache.clear()
+        for entry in self._held.values():
+            entry._hold(None)
+        self._held.clear()
         self._basis = None
         self._changes.clear()
+
+    def _hold(self, entry: TenantConfig) -> None:
+        """Keep ``entry``'s config made, as one of the most recently read."""
+        slug = entry.slug
+        if self._held.get(slug) is entry:
+            self._held.move_to_end(slug)
+            return
+        self._release(slug)
+        if entry.held is None:
+            entry._hold(entry.delta.made())
+        self._held[slug] = entry
+        while len(self._held) > self._max_held:
+            _, oldest = self._held.popitem(last=False)
+            oldest._hold(None)
+
+    def _release(self, slug: str) -> None:
+        entry = self._held.pop(slug, None)
+        if entry is not None:
+            entry._hold(None)
 
     # --- building ----------------------------------------------------------------------------
 
@@ -208,25 +300,32 @@ class TenantConfigs:
         if not derivable.fits(leaves):
             return self._defined(tenant, overrides_version, overrides, basis, plain)
         ref = TenantRef(tenant.slug, tenant.domain)
-        doc = derivable.document(zip(leaves.paths, leaves.values, strict=True), ref)
-        config = structure_patched(
-            AppConfig,
-            doc,
-            basis.config,
-            basis.runtime_document,
-            differs_from_platform(leaves.paths),
-            _INVALID.format(tenant.slug),
-        )
+        direct = basis.direct.build(leaves, ref) if basis.direct is not None else None
+        if direct is not None:
+            config, differences = direct
+        else:
+            doc = derivable.document(zip(leaves.paths, leaves.values, strict=True), ref)
+            config = structure_patched(
+                AppConfig,
+                doc,
+                basis.config,
+                basis.runtime_document,
+                differs_from_platform(leaves.paths),
+                _INVALID.format(tenant.slug),
+            )
+            differences = None
         self.builds += 1
-        return TenantConfig(
+        return TenantConfig.of(
             tenant.slug,
             config,
+            basis.config,
             basis.version,
             overrides_version,
             shared_adjustments(policed.adjustments),
             tenant,
             overrides,
             True,
+            differences,
         )
 
     def _defined(
@@ -253,9 +352,10 @@ class TenantConfigs:
             _INVALID.format(tenant.slug),
         )
         self.builds += 1
-        return TenantConfig(
+        return TenantConfig.of(
             tenant.slug,
             config,
+            basis.config,
             basis.version,
             overrides_version,
             shared_adjustments(built.adjustments),
@@ -285,34 +385,71 @@ class TenantConfigs:
         if overrides.touch(changed & POLICED):
             adjustments = shared_adjustments(policed().adjustments)
             update.update(path for path in overrides.paths if path in POLICED)
-        config = cached.config
-        if update:
-            sections = sections_of(update)
-            ref = TenantRef(tenant.slug, tenant.domain)
+        differs = differs_from_platform(overrides.paths)
+        laid = self._laid_on(cached, basis, changed)
+        if laid is not None:
+            config, differences = laid
+        else:
+            differences = None
+            config = previous = cached.config
+            if update:
+                sections = sections_of(update)
+                ref = TenantRef(tenant.slug, tenant.domain)
 
-            def document() -> dict[str, Any]:
-                leaves = policed().leaves.within(sections)
-                return derivable.document(leaves, ref, rules_in(update))
+                def document() -> dict[str, Any]:
+                    leaves = policed().leaves.within(sections)
+                    return derivable.document(leaves, ref, rules_in(update))
 
-            try:
-                config = structure_updated(
-                    cached.config,
-                    basis.config,
-                    basis.runtime_document,
-                    differs_from_platform(overrides.paths),
-                    self._trie(frozenset(update)),
-                    document,
-                    _INVALID.format(tenant.slug),
-                )
-            except CannotPatch:
-                return self._again(cached, basis)
+                try:
+                    config = structure_updated(
+                        previous,
+                        basis.config,
+                        basis.runtime_document,
+                        differs,
+                        self._trie(frozenset(update)),
+                        document,
+                        _INVALID.format(tenant.slug),
+                    )
+                except CannotPatch:
+                    return self._again(cached, basis)
         self.rederived += 1
-        return attrs.evolve(
-            cached,
-            config=config,
-            platform_version=basis.version,
-            adjustments=adjustments,
+        return TenantConfig.of(
+            tenant.slug,
+            config,
+            basis.config,
+            basis.version,
+            cached.overrides_version,
+            adjustments,
+            tenant,
+            overrides,
+            True,
+            differences,
         )
+
+    def _laid_on(
+        self,
+        cached: TenantConfig,
+        basis: PlatformBasis,
+        changed: frozenset[str],
+    ) -> tuple[AppConfig, ConfigDelta] | None:
+        """``cached``'s differences laid on the new platform config, when the changes are clear
+        of the policy, of the derivation and of every path the tenant overrides or derives
+        (each object on the way to a change checked again); None otherwise."""
+        if not changed or changed & POLICED or derivation_inputs_changed(changed):
+            return None
+        paths = cached.overrides.paths
+        key = (paths, changed)
+        clear = self._clear.get(key)
+        if clear is None:
+            if len(self._clear) >= SHAPES_KEPT:
+                self._clear.clear()
+            clear = self._clear[key] = not meets((*paths, *DERIVED_RULES), changed)
+        if not clear:
+            return None
+        config = rebased(cached.delta, basis.config, self._trie(changed), cached.held)
+        if config is None:
+            return None
+        return config, ConfigDelta(basis.config, cached.delta.shape, cached.delta.values)
 
     def _trie(self, paths: frozenset[str]) -> Trie:
         """The trie of ``paths``, shared by the tenants a platform change reaches alike."""
@@ -349,7 +486,10 @@ class TenantConfigs:
             plain = self._plaintext(state)
             runtime_document, _ = layered_document(plain, self._bootstrap)
             derivable = Derivable.of(plain, runtime_document, self._bootstrap)
-            new = PlatformBasis(state.version, plain, runtime_document, config, derivable)
+            direct = (
+                DirectBuild(derivable, config, runtime_document) if derivable is not None else None
+            )
+            new = PlatformBasis(state.version, plain, runtime_document, config, derivable, direct)
             if basis is not None:
                 self._remember(basis, new)
             self._basis = basis = new
@@ -368,5 +508,7 @@ class TenantConfigs:
             return  # the platform moved on while building: don't cache a stale config
         self._cache[built.slug] = built
         self._cache.move_to_end(built.slug)
+        self._hold(built)
         while len(self._cache) > self._max_size:
-            self._cache.popitem(last=False)
+            slug, _ = self._cache.popitem(last=False)
+            self._release(slug)

@@ -636,6 +636,25 @@ def _fields_by_key(cls: type) -> dict[str, Declared]:
     return found
 
 
+def meets(one: Iterable[str], other: Iterable[str]) -> bool:
+    """Whether a path of ``one`` and a path of ``other`` are the same, or one is inside the
+    other (paths, not tries: a trie cannot tell a path from the paths inside it)."""
+    mine, theirs = frozenset(one), frozenset(other)
+    return any(
+        path in against or any(prefix in against for prefix in _prefixes(path))
+        for paths, against in ((mine, theirs), (theirs, mine))
+        for path in paths
+    )
+
+
+def _prefixes(path: str) -> Iterable[str]:
+    """The paths ``path`` is inside of (``a.b.c``: ``a``, ``a.b``)."""
+    at = path.find(".")
+    while at != -1:
+        yield path[:at]
+        at = path.find(".", at + 1)
+
+
 def trie_of(paths: Iterable[str]) -> Trie:
     """``paths`` as nested dicts of their segments (an empty dict ends a path)."""
     found: Trie = {}
