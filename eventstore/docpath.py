@@ -11,7 +11,7 @@ document, including the ones returned here, as immutable.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final, TypeGuard
 
 
@@ -103,6 +103,33 @@ def set_path(doc: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
     scalar into a section would hide a caller's mistake.
     """
     return _set(doc, split_path(path), value, path)
+
+
+def set_paths(doc: Mapping[str, Any], items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``set_path`` for each ``(path, value)`` in turn, each object on the way copied once
+    rather than once per path (a fold applies an event's changes this way)."""
+    root = dict(doc)
+    #: the objects this call made, by id (held, so that no id is reused while it runs)
+    owned: dict[int, dict[str, Any]] = {id(root): root}
+    for path, value in items:
+        segments = split_path(path)
+        node = root
+        for head in segments[:-1]:
+            found = node.get(head, MISSING)
+            if found is MISSING:
+                child: dict[str, Any] = {}
+            elif not is_object(found):
+                raise TypeError(f"cannot set {path}: {head} holds a value that is not an object")
+            elif id(found) in owned:
+                node = owned[id(found)]
+                continue
+            else:
+                child = dict(found)
+            owned[id(child)] = child
+            node[head] = child
+            node = child
+        node[segments[-1]] = value
+    return root
 
 
 def _delete(node: Mapping[str, Any], segments: tuple[str, ...]) -> dict[str, Any] | None:

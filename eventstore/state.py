@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import attrs
 
-from eventstore.docpath import delete_path, get_path, iter_leaves, set_path
+from eventstore.docpath import delete_path, get_path, iter_leaves, set_paths
 from eventstore.events import ChangeEvent, FieldChange, canonical_json, decode
 from eventstore.log import EventLog, Snapshot
 
@@ -59,9 +59,7 @@ class StoredConfig:
         for change in event.changes:
             if change.removed:
                 doc = delete_path(doc, change.path)
-        for change in event.changes:
-            if not change.removed:
-                doc = set_path(doc, change.path, change.new)
+        doc = set_paths(doc, ((c.path, c.new) for c in event.changes if not c.removed))
         return StoredConfig(doc, version, position)
 
     def to_snapshot(self, stream: str) -> Snapshot:

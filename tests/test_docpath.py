@@ -17,6 +17,7 @@ from eventstore.docpath import (
     is_object,
     iter_leaves,
     set_path,
+    set_paths,
     split_path,
 )
 
@@ -306,3 +307,43 @@ JSON_VALUES = st.recursive(
 @given(JSON_VALUES)
 def test_is_object_answers_what_the_mapping_check_answers(value: Any) -> None:
     assert is_object(value) == isinstance(value, Mapping)
+
+
+# --- set_paths: many values at once ---------------------------------------------------------
+
+PATHS = st.lists(st.sampled_from(["a", "b", "x"]), min_size=1, max_size=3).map(".".join)
+
+
+@given(documents, st.lists(st.tuples(PATHS, node_values), max_size=6))
+def test_set_paths_is_set_path_in_turn_and_touches_neither_input(
+    doc: dict[str, Any], items: list[tuple[str, Any]]
+) -> None:
+    """A fold applies an event's values at once, each object copied once; the result (or the
+    refusal to descend into a value) must be what setting them one by one gives, and neither
+    the document nor a value set (which a later path may go into) may change."""
+    before, values_before = copy.deepcopy(doc), copy.deepcopy(items)
+    expected: dict[str, Any] | str = doc
+    try:
+        for path, value in items:
+            expected = set_path(expected, path, value)  # type: ignore[arg-type]
+    except TypeError as refused:
+        expected = str(refused)
+    try:
+        found: dict[str, Any] | str = set_paths(doc, items)
+    except TypeError as refused:
+        found = str(refused)
+    assert found == expected
+    assert doc == before
+    assert items == values_before
+
+
+def test_set_paths_shares_what_no_path_goes_through() -> None:
+    doc = copy.deepcopy(DOC)
+    found = set_paths(doc, [("security.secrets.jwt_secret", "s2"), ("security.mfa", True)])
+    assert found["branding"] is doc["branding"]
+    assert (
+        found["security"]["secrets"]["cookie_secrets"]
+        is doc["security"]["secrets"]["cookie_secrets"]
+    )
+    assert found["security"]["secrets"]["jwt_secret"] == "s2"
+    assert doc["security"]["secrets"]["jwt_secret"] == "s1"
