@@ -49,7 +49,6 @@ from test_tenant_derivation import (
 )
 
 from adapters.storage.memory import MemoryEventLog
-from bench import bench_tenants
 from eventstore import events
 from eventstore.commands import ConfigCommands
 from eventstore.computed import TenantRef
@@ -242,7 +241,7 @@ async def test_ordinary_tenants_are_built_directly(monkeypatch: pytest.MonkeyPat
     """Tenants with plain overrides are built directly, so the property test above compares
     the two builds rather than the general build with itself."""
     counting = _counted(monkeypatch)
-    world = await bench_tenants._world(50)
+    world = await tenants_world(max_size=50, held=50, population=ordinary_tenants(50))
     built = [await world.configs.get(f"t{i}") for i in range(50)]
     assert (counting.answered, counting.declined) == (50, 0)
     basis = world.configs._current_basis()
@@ -318,9 +317,37 @@ TENANTS: Final[dict[str, tuple[dict[str, Any], str | None]]] = {
 }
 
 
-async def _tenants_world(*, max_size: int, held: int) -> World:
-    """The platform and the tenants of :data:`TENANTS` (overrides written as stored, the
-    policy not applied), cached by a :class:`TenantConfigs` of the given bounds."""
+def ordinary_tenants(count: int) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """Tenants as an installation has them: ten plain overrides over five sections (four of
+    them policed), different for every tenant."""
+    return {
+        f"t{i}": (
+            {
+                "application.title": f"Tenant {i}",
+                "branding.companyName": f"Company {i}",
+                "branding.logo": f"/logos/{i}.svg",
+                "branding.colors.light.primary": f"#{i:06x}",
+                "branding.colors.dark.primary": f"#{i * 7:06x}",
+                "oidc.token_ttl.access_token": 600 + i,
+                "oidc.token_ttl.id_token": 300 + i,
+                "security.authentication.login.password_policy.min_length": 8 + i % 8,
+                "security.authentication.session.idle_timeout_minutes": 5 + i % 50,
+                "notifications.defaults.security_alerts": bool(i % 2),
+            },
+            None,
+        )
+        for i in range(count)
+    }
+
+
+async def tenants_world(
+    *,
+    max_size: int,
+    held: int,
+    population: Mapping[str, tuple[dict[str, Any], str | None]] = TENANTS,
+) -> World:
+    """The platform and ``population`` (overrides written as stored, the policy not applied),
+    cached by a :class:`TenantConfigs` of the given bounds."""
     log = MemoryEventLog(HashChain(bytes(range(32))))
     cipher = FieldCipher(Keyring.from_values(KEY))
     bootstrap = Bootstrap(environ=ENVIRON)
@@ -344,10 +371,10 @@ async def _tenants_world(*, max_size: int, held: int) -> World:
     holder.append(world)
     registered = [
         events.encode(TenantChanged(slug, slug.upper(), domain, "active", "ops", "", AT, True))
-        for slug, (_, domain) in TENANTS.items()
+        for slug, (_, domain) in population.items()
     ]
     await log.append(REGISTRY_STREAM, 0, registered)
-    for slug, (values, _) in TENANTS.items():
+    for slug, (values, _) in population.items():
         if values:
             change = TenantOverrideChanged(
                 tuple(FieldChange(path, None, value) for path, value in values.items()),
@@ -398,7 +425,7 @@ async def test_only_the_most_recently_read_tenants_are_held() -> None:
     """Of five cached tenants two are held; the others are made again on every read of their
     config (not kept), equal to the definition's build; reading one through the cache holds it
     and releases the least recently read."""
-    world = await _tenants_world(max_size=5, held=2)
+    world = await tenants_world(max_size=5, held=2)
     configs = world.configs
     for slug in TENANTS:
         _same(await configs.get(slug), _expected(world, slug))
@@ -432,7 +459,7 @@ async def test_only_the_most_recently_read_tenants_are_held() -> None:
 async def test_every_eviction_releases_what_it_held() -> None:
     """An evicted tenant's config must not stay made (nor held) once the cache forgot it: by
     evict, by evict_all, and by the least recently used going first."""
-    world = await _tenants_world(max_size=2, held=3)  # (room to hold more than is cached)
+    world = await tenants_world(max_size=2, held=3)  # (room to hold more than is cached)
     configs = world.configs
     t0, t1 = await configs.get("t0"), await configs.get("t1")
     assert _held_consistently(configs) == ["t0", "t1"]
@@ -458,7 +485,7 @@ async def test_every_eviction_releases_what_it_held() -> None:
 async def test_a_tenant_not_held_is_re_derived_after_a_platform_change() -> None:
     """A cached tenant kept only as its delta from the old platform config is re-derived from
     it after a platform change: the definition's build of the new platform."""
-    world = await _tenants_world(max_size=5, held=2)
+    world = await tenants_world(max_size=5, held=2)
     configs = world.configs
     for slug in TENANTS:
         await configs.get(slug)
@@ -501,7 +528,7 @@ class HeldConfigsMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         try:
-            self.world = self.loop.run_until_complete(_tenants_world(max_size=3, held=2))
+            self.world = self.loop.run_until_complete(tenants_world(max_size=3, held=2))
         except BaseException:
             self.loop.close()
             raise
