@@ -21,8 +21,16 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_tenant_derivation import PROPERTY, _built, _world, domains, overrides, platforms
-from test_tenant_direct import ordinary_tenants, tenants_world
+from test_tenant_derivation import (
+    PROPERTY,
+    _built,
+    _world,
+    domains,
+    overrides,
+    platforms,
+    tenants_world,
+)
+from test_tenant_direct import ordinary_tenants
 
 from eventstore.schema import AppConfig
 from eventstore.schema.declare import META_KEY
@@ -125,7 +133,7 @@ async def test_tenants_differing_at_the_same_places_share_one_shape(
 async def test_two_tenants_with_the_same_overridden_paths_share_one_shape() -> None:
     """The interning seen across tenants of a cache: two tenants overriding the same settings
     with other values keep one shape object and their own values."""
-    world = await tenants_world(max_size=4, held=4, population=ordinary_tenants(4))
+    world = await tenants_world(ordinary_tenants(4), max_size=4, held=4)
     one = (await world.configs.get("t1")).delta
     other = (await world.configs.get("t3")).delta
     assert one.shape is other.shape

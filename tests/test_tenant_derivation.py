@@ -36,7 +36,12 @@ from eventstore.state import StoredConfig
 from eventstore.tenant_commands import TenantCommands, effective_document
 from eventstore.tenant_policy import ConstraintViolation
 from eventstore.tenants import REGISTRY_STREAM, Tenant, tenant_stream
-from projections.tenant_configs import TenantConfig, TenantConfigs
+from projections.tenant_configs import (
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_HELD,
+    TenantConfig,
+    TenantConfigs,
+)
 from projections.tenant_derivation import (
     POLICED,
     Leaves,
@@ -156,7 +161,20 @@ class World:
         return structured, built.adjustments
 
 
-async def _world(values: Mapping[str, Any], domain: str | None) -> tuple[World, Tenant]:
+#: tenants by slug: the overrides stored for each (written as stored, the policy not applied:
+#: builds must clamp) and its custom domain
+Population = Mapping[str, tuple[Mapping[str, Any], str | None]]
+
+
+def display_name(slug: str) -> str:
+    return slug.capitalize()
+
+
+async def tenants_world(
+    population: Population, *, max_size: int = DEFAULT_CACHE_SIZE, held: int = DEFAULT_HELD
+) -> World:
+    """A platform at its first version and ``population``, cached by a
+    :class:`TenantConfigs` of the given bounds."""
     log = MemoryEventLog(HashChain(bytes(range(32))))
     cipher = FieldCipher(Keyring.from_values(KEY))
     bootstrap = Bootstrap(environ=ENVIRON)
@@ -166,27 +184,45 @@ async def _world(values: Mapping[str, Any], domain: str | None) -> tuple[World, 
     state = await platform.load()
     document = platform.runtime_document(state)
     holder: list[World] = []
-    configs = TenantConfigs(tenants, bootstrap, lambda: holder[0].current, platform.plaintext)
+    configs = TenantConfigs(
+        tenants,
+        bootstrap,
+        lambda: holder[0].current,
+        platform.plaintext,
+        max_size=max_size,
+        held=held,
+    )
     world = World(
         platform, tenants, configs, bootstrap, (state, platform.runtime_from(document)), document
     )
     holder.append(world)
-    tenant = Tenant("acme", "Acme", domain)
-    registered = TenantChanged("acme", "Acme", domain, "active", "ops", "", AT, True)
-    await log.append(REGISTRY_STREAM, 0, [events.encode(registered)])
-    if values:  # written as stored, the policy not applied: builds must clamp
-        change = TenantOverrideChanged(
-            tuple(FieldChange(path, None, value) for path, value in values.items()),
-            "1.0.0",
-            "ops",
-            "",
-            ("main",),
-            "development",
-            AT,
-            tenant="acme",
+    registered = [
+        events.encode(
+            TenantChanged(slug, display_name(slug), domain, "active", "ops", "", AT, True)
         )
-        await log.append(tenant_stream("acme"), 0, [events.encode(change)])
-    return world, tenant
+        for slug, (_, domain) in population.items()
+    ]
+    await log.append(REGISTRY_STREAM, 0, registered)
+    for slug, (values, _) in population.items():
+        if values:
+            change = TenantOverrideChanged(
+                tuple(FieldChange(path, None, value) for path, value in values.items()),
+                "1.0.0",
+                "ops",
+                "",
+                ("main",),
+                "development",
+                AT,
+                tenant=slug,
+            )
+            await log.append(tenant_stream(slug), 0, [events.encode(change)])
+    return world
+
+
+async def _world(values: Mapping[str, Any], domain: str | None) -> tuple[World, Tenant]:
+    """The tenant ``acme`` with ``values`` stored as its overrides."""
+    world = await tenants_world({"acme": (values, domain)})
+    return world, Tenant("acme", display_name("acme"), domain)
 
 
 async def _built(configs: TenantConfigs) -> TenantConfig | str:

@@ -35,33 +35,24 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from test_tenant_derivation import (
-    AT,
-    ENVIRON,
-    KEY,
     PLATFORM_CHOICES,
     PROPERTY,
     World,
     _same,
     _world,
+    display_name,
     domains,
     overrides,
     platforms,
+    tenants_world,
 )
 
-from adapters.storage.memory import MemoryEventLog
-from eventstore import events
-from eventstore.commands import ConfigCommands
 from eventstore.computed import TenantRef
-from eventstore.crypto import FieldCipher, Keyring
 from eventstore.docpath import set_path
 from eventstore.errors import ValidationFailed
-from eventstore.events import FieldChange, TenantChanged, TenantOverrideChanged
-from eventstore.hashchain import HashChain
-from eventstore.resolve import Bootstrap
 from eventstore.schema import AppConfig
 from eventstore.schema.paths import ALLOWED_TENANT_FIELDS
-from eventstore.tenant_commands import TenantCommands
-from eventstore.tenants import REGISTRY_STREAM, Tenant, tenant_stream
+from eventstore.tenants import Tenant
 from projections.config_delta import ConfigDelta, delta
 from projections.tenant_configs import PlatformBasis, TenantConfig, TenantConfigs
 from projections.tenant_derivation import (
@@ -241,7 +232,7 @@ async def test_ordinary_tenants_are_built_directly(monkeypatch: pytest.MonkeyPat
     """Tenants with plain overrides are built directly, so the property test above compares
     the two builds rather than the general build with itself."""
     counting = _counted(monkeypatch)
-    world = await tenants_world(max_size=50, held=50, population=ordinary_tenants(50))
+    world = await tenants_world(ordinary_tenants(50), max_size=50, held=50)
     built = [await world.configs.get(f"t{i}") for i in range(50)]
     assert (counting.answered, counting.declined) == (50, 0)
     basis = world.configs._current_basis()
@@ -340,58 +331,8 @@ def ordinary_tenants(count: int) -> dict[str, tuple[dict[str, Any], str | None]]
     }
 
 
-async def tenants_world(
-    *,
-    max_size: int,
-    held: int,
-    population: Mapping[str, tuple[dict[str, Any], str | None]] = TENANTS,
-) -> World:
-    """The platform and ``population`` (overrides written as stored, the policy not applied),
-    cached by a :class:`TenantConfigs` of the given bounds."""
-    log = MemoryEventLog(HashChain(bytes(range(32))))
-    cipher = FieldCipher(Keyring.from_values(KEY))
-    bootstrap = Bootstrap(environ=ENVIRON)
-    platform = ConfigCommands(log, cipher, bootstrap)
-    await platform.initialize()
-    tenants = TenantCommands(log, cipher, platform, bootstrap)
-    state = await platform.load()
-    document = platform.runtime_document(state)
-    holder: list[World] = []
-    configs = TenantConfigs(
-        tenants,
-        bootstrap,
-        lambda: holder[0].current,
-        platform.plaintext,
-        max_size=max_size,
-        held=held,
-    )
-    world = World(
-        platform, tenants, configs, bootstrap, (state, platform.runtime_from(document)), document
-    )
-    holder.append(world)
-    registered = [
-        events.encode(TenantChanged(slug, slug.upper(), domain, "active", "ops", "", AT, True))
-        for slug, (_, domain) in population.items()
-    ]
-    await log.append(REGISTRY_STREAM, 0, registered)
-    for slug, (values, _) in population.items():
-        if values:
-            change = TenantOverrideChanged(
-                tuple(FieldChange(path, None, value) for path, value in values.items()),
-                "1.0.0",
-                "ops",
-                "",
-                ("main",),
-                "development",
-                AT,
-                tenant=slug,
-            )
-            await log.append(tenant_stream(slug), 0, [events.encode(change)])
-    return world
-
-
 def _tenant(slug: str) -> Tenant:
-    return Tenant(slug, slug.upper(), TENANTS[slug][1])
+    return Tenant(slug, display_name(slug), TENANTS[slug][1])
 
 
 def _expected(world: World, slug: str) -> tuple[AppConfig, Any] | str:
@@ -425,7 +366,7 @@ async def test_only_the_most_recently_read_tenants_are_held() -> None:
     """Of five cached tenants two are held; the others are made again on every read of their
     config (not kept), equal to the definition's build; reading one through the cache holds it
     and releases the least recently read."""
-    world = await tenants_world(max_size=5, held=2)
+    world = await tenants_world(TENANTS, max_size=5, held=2)
     configs = world.configs
     for slug in TENANTS:
         _same(await configs.get(slug), _expected(world, slug))
@@ -459,7 +400,7 @@ async def test_only_the_most_recently_read_tenants_are_held() -> None:
 async def test_every_eviction_releases_what_it_held() -> None:
     """An evicted tenant's config must not stay made (nor held) once the cache forgot it: by
     evict, by evict_all, and by the least recently used going first."""
-    world = await tenants_world(max_size=2, held=3)  # (room to hold more than is cached)
+    world = await tenants_world(TENANTS, max_size=2, held=3)  # (room to hold more than is cached)
     configs = world.configs
     t0, t1 = await configs.get("t0"), await configs.get("t1")
     assert _held_consistently(configs) == ["t0", "t1"]
@@ -485,7 +426,7 @@ async def test_every_eviction_releases_what_it_held() -> None:
 async def test_a_tenant_not_held_is_re_derived_after_a_platform_change() -> None:
     """A cached tenant kept only as its delta from the old platform config is re-derived from
     it after a platform change: the definition's build of the new platform."""
-    world = await tenants_world(max_size=5, held=2)
+    world = await tenants_world(TENANTS, max_size=5, held=2)
     configs = world.configs
     for slug in TENANTS:
         await configs.get(slug)
@@ -528,7 +469,7 @@ class HeldConfigsMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         try:
-            self.world = self.loop.run_until_complete(tenants_world(max_size=3, held=2))
+            self.world = self.loop.run_until_complete(tenants_world(TENANTS, max_size=3, held=2))
         except BaseException:
             self.loop.close()
             raise
