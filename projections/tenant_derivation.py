@@ -21,7 +21,6 @@ its config.
 
 from __future__ import annotations
 
-import operator
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
@@ -70,6 +69,7 @@ from eventstore.schema.paths import (
 from eventstore.schema.structure import structure_into
 from eventstore.state import stored_leaves
 from eventstore.tenant_policy import ConstraintViolation, enforce, guard_credentials
+from projections.config_delta import getter
 
 T = TypeVar("T")
 #: the settings the derived fields are computed from (``DerivationContext`` reads them)
@@ -588,9 +588,7 @@ def _layout(cls: type) -> _Layout:
         fields = declared_fields(cls)
         names = tuple(field.name for field in fields)
         keys = tuple(field.info.key for field in fields)
-        getter = operator.attrgetter(*names)
-        values_of = getter if len(names) > 1 else (lambda obj: (getter(obj),))
-        found = _LAYOUTS[cls] = _Layout(names, keys, frozenset(keys), values_of)
+        found = _LAYOUTS[cls] = _Layout(names, keys, frozenset(keys), getter(cls))
     return found
 
 

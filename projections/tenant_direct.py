@@ -18,6 +18,7 @@ two ways are held to the same result by the property tests.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -48,10 +49,7 @@ class DirectBuild:
             for path in (*CONTEXT_INPUTS, *DERIVED_RULES)
         }
         #: the settings the derivation reads, for a tenant that overrides none of them
-        self._context: dict[str, Any] = {}
-        for path in CONTEXT_INPUTS:
-            if self._platform_values[path] is not MISSING:
-                self._context = set_path(self._context, path, self._platform_values[path])
+        self._context = _context(self._platform_values)
         self._platform = platform
         self._platform_data = platform_data
         #: the plan for each set of overridden paths (None: never built directly)
@@ -83,11 +81,7 @@ class DirectBuild:
         platform = self._platform_values
         context = self._context
         if not CONTEXT_INPUTS.isdisjoint(raw):
-            context = {}
-            for path in CONTEXT_INPUTS:
-                value = raw[path] if path in raw else platform[path]
-                if value is not MISSING:
-                    context = set_path(context, path, value)
+            context = _context(ChainMap(raw, platform))
         ctx = DerivationContext.from_document(context, tenant)
         made: dict[str, str] = {}
         for path, rule in _DERIVED:
@@ -101,6 +95,16 @@ class DirectBuild:
                 value = made.setdefault(value, value)
             raw[path] = value
         return raw
+
+
+def _context(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The document the derivation context is read from: the settings it reads (MISSING:
+    absent) and nothing else."""
+    context: dict[str, Any] = {}
+    for path in CONTEXT_INPUTS:
+        if values[path] is not MISSING:
+            context = set_path(context, path, values[path])
+    return context
 
 
 @attrs.frozen(weakref_slot=False)
